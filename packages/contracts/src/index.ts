@@ -1,0 +1,4 @@
+export * from './decisions.js';
+export * from './errors.js';
+export * from './events.js';
+export * from './requirements.js';

@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { isKnownCurrency } from '@warden/engine';
+
+export const ConfigSchema = Type.Object(
+  {
+    host: Type.String({ default: '127.0.0.1' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+    dataDir: Type.String({ default: './.warden' }),
+    databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+    masterKey: Type.Optional(Type.String({ description: '32 bytes, base64' })),
+    logLevel: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      { default: 'info' },
+    ),
+    referenceCurrency: Type.String({ pattern: '^[A-Z]{3}$', default: 'EUR' }),
+    futureToleranceSeconds: Type.Integer({ minimum: 0, maximum: 86_400, default: 300 }),
+    bodyLimitBytes: Type.Integer({ minimum: 1024, default: 262_144 }),
+    batchBodyLimitBytes: Type.Integer({ minimum: 1024, default: 16_777_216 }),
+    requestTimeoutMs: Type.Integer({ minimum: 100, default: 15_000 }),
+    tlsCertFile: Type.Optional(Type.String()),
+    tlsKeyFile: Type.Optional(Type.String()),
+    apiKeyCacheSeconds: Type.Integer({ minimum: 0, maximum: 300, default: 5 }),
+    pgPoolSize: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  },
+  { additionalProperties: false },
+);
+export type Config = Static<typeof ConfigSchema>;
+
+/** Environment variable for each config key. The README's configuration table lists the same. */
+export const ENV_NAMES: Record<keyof Config, string> = {
+  host: 'WARDEN_HOST',
+  port: 'WARDEN_PORT',
+  dataDir: 'WARDEN_DATA_DIR',
+  databaseUrl: 'DATABASE_URL',
+  masterKey: 'WARDEN_MASTER_KEY',
+  logLevel: 'WARDEN_LOG_LEVEL',
+  referenceCurrency: 'WARDEN_REFERENCE_CURRENCY',
+  futureToleranceSeconds: 'WARDEN_FUTURE_TOLERANCE_SECONDS',
+  bodyLimitBytes: 'WARDEN_BODY_LIMIT_BYTES',
+  batchBodyLimitBytes: 'WARDEN_BATCH_BODY_LIMIT_BYTES',
+  requestTimeoutMs: 'WARDEN_REQUEST_TIMEOUT_MS',
+  tlsCertFile: 'WARDEN_TLS_CERT_FILE',
+  tlsKeyFile: 'WARDEN_TLS_KEY_FILE',
+  apiKeyCacheSeconds: 'WARDEN_API_KEY_CACHE_SECONDS',
+  pgPoolSize: 'WARDEN_PG_POOL_SIZE',
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Reads the configuration once: defaults, then the JSON file named by WARDEN_CONFIG, then the
+ * environment. A bad value stops start-up with a message that names the key and how to fix it.
+ */
+export function loadConfig(env: Record<string, string | undefined>, overrides: Partial<Config> = {}): Config {
+  let fromFile: Record<string, unknown> = {};
+  const file = env.WARDEN_CONFIG;
+  if (file) {
+    try {
+      fromFile = JSON.parse(readFileSync(resolve(file), 'utf8'));
+    } catch (error) {
+      throw new ConfigError(
+        `WARDEN_CONFIG=${file}: cannot read it as JSON (${error instanceof Error ? error.message : error})`,
+      );
+    }
+  }
+  const raw: Record<string, unknown> = { ...fromFile };
+  for (const [key, name] of Object.entries(ENV_NAMES)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  if (raw.port === undefined && env.PORT) raw.port = env.PORT;
+  Object.assign(raw, overrides);
+  const withDefaults = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, raw));
+  const first = Value.Errors(ConfigSchema, withDefaults).First();
+  if (first) {
+    const key = first.path.split('/')[1] ?? '';
+    const name = ENV_NAMES[key as keyof Config] ?? key;
+    throw new ConfigError(
+      key in ENV_NAMES
+        ? `Config ${name} (${key}) is invalid: ${first.message}. Got ${JSON.stringify(first.value)}.`
+        : `Config file has an unknown key '${key}'. Known keys: ${Object.keys(ENV_NAMES).join(', ')}`,
+    );
+  }
+  const config = withDefaults as Config;
+  if (!isKnownCurrency(config.referenceCurrency)) {
+    throw new ConfigError(`WARDEN_REFERENCE_CURRENCY=${config.referenceCurrency} is not an ISO 4217 code`);
+  }
+  if (Boolean(config.tlsCertFile) !== Boolean(config.tlsKeyFile)) {
+    throw new ConfigError('Set both WARDEN_TLS_CERT_FILE and WARDEN_TLS_KEY_FILE, or neither');
+  }
+  if (config.masterKey !== undefined && Buffer.from(config.masterKey, 'base64').length !== 32) {
+    throw new ConfigError(
+      'WARDEN_MASTER_KEY must be 32 random bytes in base64. Make one with: openssl rand -base64 32',
+    );
+  }
+  if (config.databaseUrl && !config.masterKey) {
+    throw new ConfigError(
+      'With DATABASE_URL every node needs the same master key: set WARDEN_MASTER_KEY (make one with: openssl rand -base64 32)',
+    );
+  }
+  return config;
+}

@@ -1,0 +1,96 @@
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+
+const ALGORITHM = 'aes-256-gcm';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+function seal(key: Buffer, plaintext: Buffer, aad: string): Buffer {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv(ALGORITHM, key, iv);
+  cipher.setAAD(Buffer.from(aad));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]);
+}
+
+function open(key: Buffer, sealed: Buffer, aad: string): Buffer {
+  const iv = sealed.subarray(0, IV_BYTES);
+  const tag = sealed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES);
+  const decipher = createDecipheriv(ALGORITHM, key, iv);
+  decipher.setAAD(Buffer.from(aad));
+  decipher.setAuthTag(tag);
+  return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
+}
+
+export interface StoredDataKey {
+  id: string;
+  wrapped: string;
+}
+
+/**
+ * Envelope encryption. The master key (from config, or generated on first start in embedded mode)
+ * only wraps data keys; data keys, stored wrapped in the database, encrypt personal data with
+ * AES-256-GCM. Rotating a data key is adding one; old ciphertexts name the key that made them.
+ * The same master key derives the blind-index key (HMAC lookups) and the audit-chain key.
+ */
+export class Keyring {
+  private readonly dataKeys = new Map<string, Buffer>();
+  private activeId: string | null = null;
+  private readonly indexKey: Buffer;
+  private readonly auditKey: Buffer;
+
+  constructor(private readonly masterKey: Buffer) {
+    if (masterKey.length !== 32) throw new Error('The master key must be 32 bytes');
+    this.indexKey = Buffer.from(hkdfSync('sha256', masterKey, '', 'warden blind index v1', 32));
+    this.auditKey = Buffer.from(hkdfSync('sha256', masterKey, '', 'warden audit chain v1', 32));
+  }
+
+  /** Loads wrapped data keys; the last one becomes the key new data is encrypted with. */
+  load(keys: StoredDataKey[]): void {
+    for (const key of keys) {
+      let unwrapped: Buffer;
+      try {
+        unwrapped = open(this.masterKey, Buffer.from(key.wrapped, 'base64'), `data-key:${key.id}`);
+      } catch {
+        throw new Error(
+          `Data key ${key.id} cannot be unwrapped: WARDEN_MASTER_KEY is not the key this database was created with`,
+        );
+      }
+      this.dataKeys.set(key.id, unwrapped);
+      this.activeId = key.id;
+    }
+  }
+
+  /** Makes a new data key, wrapped for storage. Call load() with it once it is stored. */
+  newDataKey(id: string): StoredDataKey {
+    const wrapped = seal(this.masterKey, randomBytes(32), `data-key:${id}`);
+    return { id, wrapped: wrapped.toString('base64') };
+  }
+
+  get hasActiveKey(): boolean {
+    return this.activeId !== null;
+  }
+
+  /** `v1.<key id>.<base64url(iv | tag | ciphertext)>`; `context` binds it to its column. */
+  encrypt(plaintext: string, context: string): string {
+    const id = this.activeId;
+    const key = id ? this.dataKeys.get(id) : undefined;
+    if (!id || !key) throw new Error('No data key loaded');
+    return `v1.${id}.${seal(key, Buffer.from(plaintext, 'utf8'), context).toString('base64url')}`;
+  }
+
+  decrypt(ciphertext: string, context: string): string {
+    const [version, id, body] = ciphertext.split('.');
+    const key = id ? this.dataKeys.get(id) : undefined;
+    if (version !== 'v1' || !key || body === undefined) throw new Error(`Cannot decrypt: unknown key ${id}`);
+    return open(key, Buffer.from(body, 'base64url'), context).toString('utf8');
+  }
+
+  /** Keyed hash for equality lookups on encrypted values (a blind index). */
+  blindIndex(kind: string, value: string): string {
+    return createHmac('sha256', this.indexKey).update(`${kind}\u0000${value}`).digest('base64url');
+  }
+
+  auditHash(payload: string): string {
+    return createHmac('sha256', this.auditKey).update(payload).digest('hex');
+  }
+}

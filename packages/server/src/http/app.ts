@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Services } from '../services.js';
+import { registerAuth } from './auth.js';
+import { registerErrorHandling } from './errors.js';
+import { adminRoutes } from './routes/admin.js';
+import { eventRoutes } from './routes/events.js';
+import { operationRoutes } from './routes/operations.js';
+import { readRoutes } from './routes/reads.js';
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+export interface AppOptions {
+  logger: FastifyBaseLogger;
+}
+
+export interface WardenApp {
+  app: FastifyInstance;
+  /** Marks the app as draining: /readyz answers 503 so load balancers stop sending traffic. */
+  startDraining(): void;
+}
+
+/** The HTTP app: a thin shell over the use cases in `services`. Listening is the caller's job. */
+export async function buildApp(services: Services, options: AppOptions): Promise<WardenApp> {
+  const { config } = services;
+  const tls =
+    config.tlsCertFile && config.tlsKeyFile
+      ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }
+      : null;
+  const app = Fastify({
+    loggerInstance: options.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.requestTimeoutMs,
+    return503OnClosing: true,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : services.ids.next('req');
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    ...(tls ? { https: tls } : {}),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  let draining = false;
+  registerErrorHandling(app);
+  await app.register(helmet, {
+    // HSTS only means something over HTTPS; sent only when Warden itself terminates TLS.
+    hsts: tls ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    contentSecurityPolicy: {
+      directives: { 'script-src': ["'self'"], 'style-src': ["'self'", 'https:', "'unsafe-inline'"] },
+    },
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Warden API',
+        version: '0.1.0',
+        description:
+          'Send what your users do; get a score, a decision and its reasons. Every /v1 route needs ' +
+          '`Authorization: Bearer <API key>` with the scope the route names. Errors look like ' +
+          '`{"error": {"code", "message", "request_id", "field"}}`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      tags: [
+        { name: 'events', description: 'Send events and read them back' },
+        { name: 'decisions', description: 'Decisions Warden made' },
+        { name: 'users', description: 'Users and what links them' },
+        { name: 'admin', description: 'API keys and the audit log' },
+        { name: 'operations', description: 'Health, readiness and metrics' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  registerAuth(app, services.apiKeys);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  // One log line per request, with no body, query or header that could hold personal data.
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    services.metrics.httpDuration.observe(
+      { method: request.method, route, status: reply.statusCode },
+      seconds,
+    );
+    request.log.info(
+      {
+        method: request.method,
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'request',
+    );
+  });
+
+  await app.register(operationRoutes, { services, isDraining: () => draining });
+  await app.register(eventRoutes, { services });
+  await app.register(readRoutes, { services });
+  await app.register(adminRoutes, { services });
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs'));
+  return {
+    app,
+    startDraining: () => {
+      draining = true;
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { Decision, ErrorBody } from '@warden/contracts';
+import type { Services } from '../../services.js';
+
+const Id = Type.String({ minLength: 1, maxLength: 128 });
+const errors = { 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
+
+const LinkedEntity = Type.Object({
+  value: Type.String(),
+  details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  first_seen: Type.String(),
+  last_seen: Type.String(),
+  event_count: Type.Integer(),
+  other_users: Type.Integer({ description: 'How many other users used the same thing' }),
+});
+
+const UserProfile = Type.Object({
+  id: Type.String(),
+  first_seen: Type.String(),
+  last_seen: Type.String(),
+  event_count: Type.Integer(),
+  profile: Type.Record(Type.String(), Type.Unknown(), { description: 'The newest user object sent' }),
+  verification: Type.Record(Type.String(), Type.Unknown()),
+  linked: Type.Object({
+    emails: Type.Array(LinkedEntity),
+    phones: Type.Array(LinkedEntity),
+    ips: Type.Array(LinkedEntity),
+    devices: Type.Array(LinkedEntity),
+    cards: Type.Array(LinkedEntity),
+    bank_accounts: Type.Array(LinkedEntity),
+    addresses: Type.Array(LinkedEntity),
+  }),
+  recent_events: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      type: Type.String(),
+      occurred_at: Type.String(),
+      amount: Type.Union([Type.Integer(), Type.Null()]),
+      currency: Type.Union([Type.String(), Type.Null()]),
+      decision_id: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+  recent_decisions: Type.Array(Decision),
+});
+
+export const readRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  app.get(
+    '/v1/decisions/:id',
+    {
+      config: { scope: 'decisions:read' },
+      schema: {
+        tags: ['decisions'],
+        summary: 'One decision',
+        params: Type.Object({ id: Id }),
+        response: { 200: Decision, ...errors },
+        security: [{ bearer: [] }],
+      },
+    },
+    async (request) => services.queries.decision(request.params.id),
+  );
+
+  app.get(
+    '/v1/users/:id',
+    {
+      config: { scope: 'users:read' },
+      schema: {
+        tags: ['users'],
+        summary: 'A user as Warden knows them: activity, verification, linked entities, recent decisions',
+        params: Type.Object({ id: Id }),
+        response: { 200: UserProfile, ...errors },
+        security: [{ bearer: [] }],
+      },
+    },
+    async (request) => services.queries.user(request.params.id),
+  );
+};

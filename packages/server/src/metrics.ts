@@ -1,0 +1,35 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { IngestObserver } from './use-cases/ingest-events.js';
+
+/** Prometheus metrics of one Warden instance (own registry, so several apps can share a process). */
+export class Metrics implements IngestObserver {
+  readonly registry = new Registry();
+  readonly httpDuration = new Histogram({
+    name: 'warden_http_request_duration_seconds',
+    help: 'HTTP request latency by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly decisions = new Counter({
+    name: 'warden_decisions_total',
+    help: 'Decisions made, by event type and action',
+    labelNames: ['event_type', 'action'] as const,
+    registers: [this.registry],
+  });
+  readonly events = new Counter({
+    name: 'warden_events_total',
+    help: 'Events accepted, by type and whether they were new or duplicates',
+    labelNames: ['type', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'warden_' });
+  }
+
+  ingested(type: string, status: 'created' | 'duplicate', action: string | null): void {
+    this.events.inc({ type, status });
+    if (action && status === 'created') this.decisions.inc({ event_type: type, action });
+  }
+}

@@ -1,0 +1,33 @@
+import type { Insertable, Selectable } from 'kysely';
+import { chunks, type Executor } from '../db/executor.js';
+import type { DecisionsTable } from '../db/schema.js';
+
+export type DecisionRow = Selectable<DecisionsTable>;
+export type NewDecisionRow = Insertable<DecisionsTable>;
+
+export async function insertDecisions(tx: Executor, rows: NewDecisionRow[]): Promise<void> {
+  for (const part of chunks(rows)) await tx.insertInto('decisions').values(part).execute();
+}
+
+export async function findDecisionsByEventIds(db: Executor, eventIds: string[]): Promise<DecisionRow[]> {
+  if (eventIds.length === 0) return [];
+  return db.selectFrom('decisions').selectAll().where('event_id', 'in', eventIds).execute();
+}
+
+export async function findDecision(db: Executor, id: string): Promise<DecisionRow | undefined> {
+  return db.selectFrom('decisions').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function recentDecisionsOfUser(
+  db: Executor,
+  userId: string,
+  limit: number,
+): Promise<DecisionRow[]> {
+  return db
+    .selectFrom('decisions')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .orderBy('occurred_at', 'desc')
+    .limit(limit)
+    .execute();
+}

@@ -1,0 +1,52 @@
+import type { Insertable, Selectable } from 'kysely';
+import { chunks, type Executor } from '../db/executor.js';
+import type { EventsTable } from '../db/schema.js';
+
+export type EventRow = Selectable<EventsTable>;
+export type NewEventRow = Insertable<EventsTable>;
+
+/** Inserts events whose id is new; returns the ids actually inserted (the others were seen before). */
+export async function insertNewEvents(tx: Executor, rows: NewEventRow[]): Promise<Set<string>> {
+  const inserted = new Set<string>();
+  for (const part of chunks(rows)) {
+    const result = await tx
+      .insertInto('events')
+      .values(part)
+      .onConflict((oc) => oc.column('id').doNothing())
+      .returning('id')
+      .execute();
+    for (const row of result) inserted.add(row.id);
+  }
+  return inserted;
+}
+
+export interface EventFilter {
+  userId?: string;
+  type?: string;
+  from?: Date;
+  to?: Date;
+  /** Only events older (lower seq) than this. */
+  beforeSeq?: number;
+  limit: number;
+}
+
+/** Newest first. */
+export async function listEvents(db: Executor, filter: EventFilter): Promise<EventRow[]> {
+  let query = db.selectFrom('events').selectAll();
+  if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
+  if (filter.type !== undefined) query = query.where('type', '=', filter.type);
+  if (filter.from !== undefined) query = query.where('occurred_at', '>=', filter.from);
+  if (filter.to !== undefined) query = query.where('occurred_at', '<', filter.to);
+  if (filter.beforeSeq !== undefined) query = query.where('seq', '<', filter.beforeSeq);
+  return query.orderBy('seq', 'desc').limit(filter.limit).execute();
+}
+
+export async function countEvents(db: Executor, ids: string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const row = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('id', 'in', ids)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

@@ -1,0 +1,70 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from './config.js';
+import { buildApp } from './http/app.js';
+import { createServices, type Services } from './services.js';
+
+export interface RunningServer {
+  url: string;
+  services: Services;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Warden: storage, services, the HTTP app, then listens. Stop drains: /readyz turns 503,
+ * in-flight requests finish, queued writes are flushed, then storage closes.
+ */
+export async function startServer(
+  config: Config,
+  logger: FastifyBaseLogger,
+  announce: (lines: string[]) => void,
+): Promise<RunningServer> {
+  const services = await createServices(config);
+  try {
+    const notes: string[] = [];
+    if (services.masterKeyCreatedAt) {
+      notes.push(
+        `A new master key was written to ${services.masterKeyCreatedAt}.`,
+        'Back it up now: without it the personal data Warden stores cannot be read.',
+      );
+    }
+    if ((await services.apiKeys.countActive()) === 0) {
+      const { secret, key } = await services.apiKeys.create({
+        name: 'initial admin key',
+        scopes: ['admin'],
+        actor: 'system:first-start',
+      });
+      notes.push(
+        `Admin API key (shown once, keep it safe): ${secret}`,
+        `  (id ${key.id}; make narrower keys with POST /v1/api-keys or: npx warden apikey create --scopes events:write)`,
+      );
+    }
+    const { app, startDraining } = await buildApp(services, { logger });
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const scheme = config.tlsCertFile ? 'https' : 'http';
+    const url = `${scheme}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    announce([
+      `Warden is listening on ${url}`,
+      `  API docs:  ${url}/docs`,
+      `  storage:   ${services.storage.mode} (${services.storage.location})`,
+      ...notes,
+    ]);
+    let stopping: Promise<void> | null = null;
+    return {
+      url,
+      services,
+      stop() {
+        stopping ??= (async () => {
+          startDraining();
+          await app.close();
+          await services.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await services.close();
+    throw error;
+  }
+}

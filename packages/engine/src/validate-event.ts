@@ -6,11 +6,30 @@ import { isKnownCurrency } from './currencies.js';
 import { normaliseIp } from './normalise.js';
 import { fail, ok, type Problem, type Result } from './result.js';
 
-// RFC 3339 with a time zone; Date.parse then checks that the date itself exists.
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
-if (!FormatRegistry.Has('date-time')) {
-  FormatRegistry.Set('date-time', (value) => RFC3339.test(value) && !Number.isNaN(Date.parse(value)));
+// RFC 3339 with a time zone. Date.parse alone accepts 30 February (it rolls over), so the
+// calendar fields are checked too.
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
+
+export function isRfc3339(value: string): boolean {
+  const m = RFC3339.exec(value);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as number[];
+  const daysInMonth = new Date(Date.UTC(year ?? 0, month ?? 0, 0)).getUTCDate();
+  const zoneOk = m[9] === undefined || (Number(m[9]) <= 23 && Number(m[10]) <= 59);
+  return (
+    (month ?? 0) >= 1 &&
+    (month ?? 0) <= 12 &&
+    (day ?? 0) >= 1 &&
+    (day ?? 0) <= daysInMonth &&
+    (hour ?? 0) <= 23 &&
+    (minute ?? 0) <= 59 &&
+    (second ?? 0) <= 60 &&
+    zoneOk &&
+    !Number.isNaN(Date.parse(value))
+  );
 }
+
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', isRfc3339);
 
 const checker = TypeCompiler.Compile(Event);
 

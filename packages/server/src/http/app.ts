@@ -11,6 +11,7 @@ import { adminRoutes } from './routes/admin.js';
 import { eventRoutes } from './routes/events.js';
 import { operationRoutes } from './routes/operations.js';
 import { readRoutes } from './routes/reads.js';
+import { registerValidation } from './validation.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -42,12 +43,12 @@ export async function buildApp(services: Services, options: AppOptions): Promise
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : services.ids.next('req');
     },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     ...(tls ? { https: tls } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   let draining = false;
   registerErrorHandling(app);
+  registerValidation(app);
   await app.register(helmet, {
     // HSTS only means something over HTTPS; sent only when Warden itself terminates TLS.
     hsts: tls ? { maxAge: 31_536_000, includeSubDomains: true } : false,

@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { type Config, loadConfig } from '../src/config.js';
+import { IN_MEMORY } from '../src/db/storage.js';
+import { buildApp } from '../src/http/app.js';
+import { createLogger } from '../src/logger.js';
+import { createServices, type Services } from '../src/services.js';
+
+export const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export interface Backend {
+  name: 'pglite' | 'postgres';
+  /** A fresh, empty store for one test file; `drop` removes it. */
+  create(): Promise<{ config: Config; drop(): Promise<void> }>;
+}
+
+export const masterKey = () => randomBytes(32).toString('base64');
+
+export const pgliteBackend: Backend = {
+  name: 'pglite',
+  async create() {
+    return { config: loadConfig({}, { dataDir: IN_MEMORY, logLevel: 'silent' }), drop: async () => {} };
+  },
+};
+
+/** Makes its own database on the local PostgreSQL and drops it afterwards. */
+export const postgresBackend: Backend = {
+  name: 'postgres',
+  async create() {
+    const name = `warden_test_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const config = loadConfig(
+      {},
+      {
+        databaseUrl: `postgres://postgres@127.0.0.1:5432/${name}`,
+        masterKey: masterKey(),
+        logLevel: 'silent',
+      },
+    );
+    return {
+      config,
+      async drop() {
+        const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+        await client.connect();
+        await client.query(`drop database if exists ${name} with (force)`);
+        await client.end();
+      },
+    };
+  },
+};
+
+export const BACKENDS: Backend[] = [pgliteBackend, postgresBackend];
+
+/** Collects log lines so tests can check what was (and was not) logged. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, callback: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    callback();
+  }
+  get text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  services: Services;
+  adminKey: string;
+  logs: LogCapture;
+  /** Makes a key with the given scopes and returns its secret. */
+  keyWith(...scopes: string[]): Promise<string>;
+  auth(key?: string): { authorization: string };
+  close(): Promise<void>;
+}
+
+export async function startTestApp(backend: Backend, overrides: Partial<Config> = {}): Promise<TestApp> {
+  const store = await backend.create();
+  const config = { ...store.config, ...overrides };
+  const services = await createServices(config);
+  const logs = new LogCapture();
+  const { app } = await buildApp(services, { logger: createLogger('info', logs) });
+  await app.ready();
+  const { secret: adminKey } = await services.apiKeys.create({
+    name: 'test admin',
+    scopes: ['admin'],
+    actor: 'test',
+  });
+  return {
+    app,
+    services,
+    adminKey,
+    logs,
+    async keyWith(...scopes) {
+      return (await services.apiKeys.create({ name: 'test', scopes, actor: 'test' })).secret;
+    },
+    auth: (key = adminKey) => ({ authorization: `Bearer ${key}` }),
+    async close() {
+      await app.close();
+      await services.close();
+      await store.drop();
+    },
+  };
+}
+
+let counter = 0;
+/** A unique event id for this test process. */
+export const eventId = (prefix = 'evt') => `${prefix}_${process.pid}_${Date.now()}_${counter++}`;
+
+export function paymentAttempted(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: eventId('pay'),
+    type: 'payment.attempted',
+    occurred_at: new Date(Date.now() - 1000).toISOString(),
+    user: {
+      id: 'user_1',
+      type: 'individual',
+      email: 'Ana.Lopez@Example.com',
+      phone: '+34 600 123 456',
+      first_name: 'Ana',
+      last_name: 'López',
+      created_at: '2026-01-10T10:00:00Z',
+    },
+    session: { ip: '203.0.113.7', user_agent: 'Mozilla/5.0', device_id: 'dev_abc' },
+    payment_method: {
+      type: 'card',
+      fingerprint: 'fp_card_1',
+      bin: '424242',
+      last4: '4242',
+      brand: 'visa',
+      funding: 'credit',
+      country: 'ES',
+    },
+    billing_address: { line1: 'Calle Mayor 1', postal_code: '28013', city: 'Madrid', country: 'ES' },
+    amount: 12_50,
+    currency: 'eur',
+    ...overrides,
+  };
+}

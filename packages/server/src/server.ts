@@ -27,7 +27,8 @@ export async function startServer(
         'Back it up now: without it the personal data Warden stores cannot be read.',
       );
     }
-    if ((await services.apiKeys.countActive()) === 0) {
+    // Only on the very first start: a restart must not hand out admin keys after they were revoked.
+    if ((await services.apiKeys.countAll()) === 0) {
       const { secret, key } = await services.apiKeys.create({
         name: 'initial admin key',
         scopes: ['admin'],

@@ -16,11 +16,11 @@ export async function listApiKeys(db: Executor): Promise<ApiKeyRow[]> {
   return db.selectFrom('api_keys').selectAll().orderBy('created_at').execute();
 }
 
-export async function countActiveApiKeys(db: Executor): Promise<number> {
+/** Every key ever made, revoked ones included. */
+export async function countApiKeys(db: Executor): Promise<number> {
   const row = await db
     .selectFrom('api_keys')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('revoked_at', 'is', null)
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }

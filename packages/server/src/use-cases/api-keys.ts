@@ -5,7 +5,7 @@ import { WardenError } from '../errors.js';
 import type { Clock, IdGenerator } from '../ids.js';
 import {
   type ApiKeyRow,
-  countActiveApiKeys,
+  countApiKeys,
   findApiKeyByHash,
   insertApiKey,
   listApiKeys,
@@ -130,8 +130,9 @@ export class ApiKeys {
     this.cache.clear();
   }
 
-  async countActive(): Promise<number> {
-    return countActiveApiKeys(this.db);
+  /** Keys ever made: zero means this is the installation's first start. */
+  async countAll(): Promise<number> {
+    return countApiKeys(this.db);
   }
 
   /** The principal for a bearer secret, or null when the key is unknown or revoked. */

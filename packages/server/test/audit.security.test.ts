@@ -1,0 +1,48 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS, startTestApp, type TestApp } from './harness.js';
+
+describe.each(BACKENDS)('audit log on $name', (backend) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(backend);
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/v1/api-keys',
+      headers: t.auth(),
+      payload: { name: 'audited', scopes: ['events:write'] },
+    });
+    await t.app.inject({ method: 'DELETE', url: `/v1/api-keys/${created.json().key.id}`, headers: t.auth() });
+    await t.keyWith('events:read');
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('records key creation and revocation, with who did it', async () => {
+    const res = await t.app.inject({ url: '/v1/audit-log', headers: t.auth() });
+    expect(res.statusCode).toBe(200);
+    const actions = res
+      .json()
+      .data.map((r: { action: string; actor: string }) => `${r.action} by ${r.actor}`);
+    expect(actions).toEqual([
+      'api_key.created by test',
+      expect.stringMatching(/^api_key\.created by api_key:key_/),
+      expect.stringMatching(/^api_key\.revoked by api_key:key_/),
+      'api_key.created by test',
+    ]);
+    expect(await t.services.audit.verify()).toMatchObject({ ok: true, rows: 4 });
+  });
+
+  it('finds a row changed after it was written', async () => {
+    await sql`update audit_log set actor = 'someone else' where seq = 2`.execute(t.services.db);
+    expect(await t.services.audit.verify()).toMatchObject({ ok: false, rows: 1, problem: { seq: 2 } });
+  });
+
+  it('finds a row deleted from the middle, and a chain rebuilt without the key', async () => {
+    await sql`delete from audit_log where seq = 3`.execute(t.services.db);
+    const result = await t.services.audit.verify();
+    expect(result.ok).toBe(false);
+    expect(result.problem?.seq).toBeLessThanOrEqual(3);
+  });
+});

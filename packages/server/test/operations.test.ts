@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { paymentAttempted, pgliteBackend, startTestApp, type TestApp } from './harness.js';
+
+describe('operations endpoints', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(pgliteBackend);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('answers health and readiness without a key', async () => {
+    expect((await t.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    expect((await t.app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready', storage: 'embedded' });
+  });
+
+  it('counts decisions and request latency in /metrics', async () => {
+    await t.app.inject({ method: 'POST', url: '/v1/events', headers: t.auth(), payload: paymentAttempted() });
+    const key = await t.keyWith('metrics:read');
+    const res = await t.app.inject({ url: '/metrics', headers: t.auth(key) });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('text/plain');
+    expect(res.body).toContain('warden_decisions_total{event_type="payment.attempted",action="allow"} 1');
+    expect(res.body).toMatch(/warden_http_request_duration_seconds_bucket\{.*route="\/v1\/events".*\}/);
+  });
+
+  it('serves the OpenAPI document and its UI', async () => {
+    const doc = (await t.app.inject({ url: '/docs/json' })).json();
+    expect(doc.openapi).toBe('3.1.0');
+    for (const path of [
+      '/v1/events',
+      '/v1/events/batch',
+      '/v1/decisions/{id}',
+      '/v1/users/{id}',
+      '/v1/api-keys',
+    ]) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+    expect(doc.paths['/v1/events'].post.description).toContain('not_assessed');
+    expect((await t.app.inject({ url: '/docs' })).statusCode).toBeLessThan(400);
+  });
+
+  it('echoes a safe request id and replaces an unsafe one', async () => {
+    const kept = await t.app.inject({ url: '/healthz', headers: { 'x-request-id': 'trace-123' } });
+    expect(kept.headers['x-request-id']).toBe('trace-123');
+    const replaced = await t.app.inject({
+      url: '/healthz',
+      headers: { 'x-request-id': 'bad id\nwith newline' },
+    });
+    expect(replaced.headers['x-request-id']).toMatch(/^req_/);
+  });
+});

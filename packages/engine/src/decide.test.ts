@@ -81,6 +81,21 @@ describe('baseFeatures are computed from the event, on its own time', () => {
     expect(at('2026-01-17T00:30:00+01:00')['event.weekend']).toBe(false);
   });
 
+  it('reads hour and weekend in UTC even when the process runs in another time zone', () => {
+    const saved = process.env.TZ;
+    // UTC+14: Friday 12:00Z is already Saturday 02:00 there.
+    process.env.TZ = 'Pacific/Kiritimati';
+    try {
+      const n = normaliseEvent(eventOf('login.succeeded', { occurred_at: '2026-01-16T12:00:00Z' }), rates);
+      expect(n.occurredAt.getDay()).toBe(6);
+      expect(baseFeatures(n)['event.weekend']).toBe(false);
+      expect(baseFeatures(n)['event.hour_utc']).toBe(12);
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
+
   it('gives age 0 for an account created after the event, and null without a creation date', () => {
     const later = normaliseEvent(
       eventOf('login.succeeded', { user: { id: 'u', created_at: '2026-02-01T00:00:00Z' } }),

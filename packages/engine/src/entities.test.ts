@@ -300,3 +300,32 @@ describe('display never carries the personal data behind an entity', () => {
     );
   });
 });
+
+describe('junk and short identifiers', () => {
+  const at = '2026-06-01T00:00:00Z';
+  const rates = { referenceCurrency: 'EUR', rate: () => 1 };
+
+  it('links no phone when the phone has no digits, so junk values do not join users together', () => {
+    const n = normaliseEvent(
+      { id: 'e', type: 'login.succeeded', occurred_at: at, user: { id: 'u', phone: '+n/a' } },
+      rates,
+    );
+    expect(extractEntities(n).filter((e) => e.kind === 'phone')).toEqual([]);
+  });
+
+  it('shows no "last four" of an account number that short', () => {
+    const n = normaliseEvent(
+      {
+        id: 'e',
+        type: 'payout.requested',
+        occurred_at: at,
+        user: { id: 'u' },
+        amount: 1,
+        currency: 'EUR',
+        payment_method: { type: 'bank_account', account_number: '1234' },
+      },
+      rates,
+    );
+    expect(extractEntities(n).find((e) => e.kind === 'bank_account')?.display).toEqual({});
+  });
+});

@@ -59,7 +59,8 @@ export function extractEntities(n: NormalisedEvent): EntityRef[] {
       value: normalised,
       display: compact({
         country: pm?.iban ? normalised.slice(0, 2) : pm?.country?.toUpperCase(),
-        last4: normalised.slice(-4),
+        // Short numbers are not shown at all: their "last four" would be the whole number.
+        last4: normalised.length >= 8 ? normalised.slice(-4) : undefined,
       }),
     });
   }

@@ -148,7 +148,7 @@ export function normaliseEvent(event: Event, rates: RatesPort): NormalisedEvent 
       event.amount !== undefined && currency ? toReferenceAmount(event.amount, currency, rates) : null,
     email: user?.email ? normaliseEmail(user.email) : null,
     emailDomain: user?.email?.includes('@') ? (normaliseEmail(user.email).split('@').pop() ?? null) : null,
-    phone: user?.phone ? normalisePhone(user.phone) : null,
+    phone: user?.phone && /[0-9]/.test(user.phone) ? normalisePhone(user.phone) : null,
     ip,
     fullName: names.length ? normaliseName(names.join(' ')) : null,
   };

@@ -434,3 +434,30 @@ describe('validateEvent never throws, whatever it is given', () => {
     expect(result?.ok).toBe(false);
   });
 });
+
+describe('bank account numbers are not taken for card numbers', () => {
+  const now = new Date('2026-06-01T00:00:00Z');
+  const payout = (payment_method: Record<string, unknown>) => ({
+    id: 'po_1',
+    type: 'payout.requested',
+    occurred_at: '2026-05-31T00:00:00Z',
+    user: { id: 'u' },
+    amount: 100,
+    currency: 'USD',
+    payment_method,
+  });
+
+  it('accepts a 16-digit Luhn-valid account number on a bank account', () => {
+    const result = validateEvent(payout({ type: 'bank_account', account_number: '4111111111111111' }), now, {
+      futureToleranceMs: 0,
+    });
+    expect(result.ok).toBe(true);
+  });
+
+  it('still refuses the same digits as a card token', () => {
+    const result = validateEvent(payout({ type: 'card', token: '4111111111111111' }), now, {
+      futureToleranceMs: 0,
+    });
+    expect(result).toMatchObject({ ok: false, problem: { code: 'card_number_not_allowed' } });
+  });
+});

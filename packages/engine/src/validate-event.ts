@@ -38,6 +38,18 @@ export interface ValidationLimits {
   futureToleranceMs: number;
 }
 
+const BANK_ACCOUNT_FIELDS: ReadonlySet<string> = new Set([
+  '/payment_method/iban',
+  '/payment_method/account_number',
+]);
+const NO_FIELDS: ReadonlySet<string> = new Set();
+
+/** A bank account's number is 13–19 digits often enough that it must not be taken for a card's. */
+function bankAccountFields(input: unknown): ReadonlySet<string> {
+  const method = (input as { payment_method?: { type?: unknown } } | null)?.payment_method;
+  return method?.type === 'bank_account' ? BANK_ACCOUNT_FIELDS : NO_FIELDS;
+}
+
 function problemFrom(error: ValueError): Problem {
   const field = error.path || '/';
   if (error.type === ValueErrorType.ObjectRequiredProperty) {
@@ -65,7 +77,7 @@ const pointer = (dotted: string) => `/${dotted.replaceAll('.', '/')}`;
  * not travel further), then the shape, then what its type requires, then values that need context.
  */
 export function validateEvent(input: unknown, now: Date, limits: ValidationLimits): Result<Event> {
-  const pan = findCardNumber(input);
+  const pan = findCardNumber(input, bankAccountFields(input));
   if (pan) {
     return fail({
       code: 'card_number_not_allowed',

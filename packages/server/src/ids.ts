@@ -26,10 +26,28 @@ function encode(value: bigint, length: number): string {
 }
 
 /**
+ * Random bytes handed out from a pooled buffer: one call to the system's generator per 4 KiB
+ * instead of one per id, which shows in profiles at thousands of ids a second.
+ */
+export function pooledRandom(poolSize = 4096): (n: number) => Buffer {
+  let pool = randomBytes(poolSize);
+  let offset = 0;
+  return (n) => {
+    if (offset + n > pool.length) {
+      pool = randomBytes(Math.max(poolSize, n));
+      offset = 0;
+    }
+    const out = pool.subarray(offset, offset + n);
+    offset += n;
+    return out;
+  };
+}
+
+/**
  * Time-sortable ids (48-bit milliseconds, then 80 random bits, base32), with a type prefix:
  * `dec_01jd…`. Sorting by id sorts by creation time.
  */
-export function createIdGenerator(clock: Clock, random: (n: number) => Buffer = randomBytes): IdGenerator {
+export function createIdGenerator(clock: Clock, random: (n: number) => Buffer = pooledRandom()): IdGenerator {
   return {
     next(prefix) {
       const time = BigInt(clock.now().getTime());

@@ -18,7 +18,10 @@ export async function startServer(
   logger: FastifyBaseLogger,
   announce: (lines: string[]) => void,
 ): Promise<RunningServer> {
-  const services = await createServices(config);
+  const services = await createServices(config, {
+    onStorageError: (error) =>
+      logger.warn({ err: error }, 'a database connection failed; it will be replaced'),
+  });
   try {
     const notes: string[] = [];
     if (services.masterKeyCreatedAt) {

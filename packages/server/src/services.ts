@@ -8,6 +8,8 @@ import { type Clock, createIdGenerator, type IdGenerator, systemClock } from './
 import { Metrics } from './metrics.js';
 import { createRates } from './rates.js';
 import { insertDataKey, listDataKeys } from './repositories/data-keys.js';
+import { CopyEventWriter } from './repositories/event-writer-copy.js';
+import { SqlEventWriter } from './repositories/event-writer-sql.js';
 import { ApiKeys } from './use-cases/api-keys.js';
 import { AuditLog } from './use-cases/audit.js';
 import { EventIngestor } from './use-cases/ingest-events.js';
@@ -33,11 +35,11 @@ export interface Services {
 
 export async function createServices(
   config: Config,
-  options: { clock?: Clock; ids?: IdGenerator } = {},
+  options: { clock?: Clock; ids?: IdGenerator; onStorageError?: (error: Error) => void } = {},
 ): Promise<Services> {
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? createIdGenerator(clock);
-  const storage = await openStorage(config);
+  const storage = await openStorage(config, options.onStorageError);
   try {
     const db = storage.db;
     const storedKeys = await listDataKeys(db);
@@ -52,11 +54,15 @@ export async function createServices(
     }
     const metrics = new Metrics();
     const audit = new AuditLog(db, keyring, clock);
-    const ingestor = new EventIngestor(db, {
+    const rates = createRates(config.referenceCurrency);
+    const writer = storage.embedded
+      ? new CopyEventWriter(storage.embedded.exclusive)
+      : new SqlEventWriter(db);
+    const ingestor = new EventIngestor(writer, {
       keyring,
       clock,
       ids,
-      rates: createRates(config.referenceCurrency),
+      rates,
       futureToleranceMs: config.futureToleranceSeconds * 1000,
       writeConcurrency: storage.mode === 'embedded' ? 1 : Math.max(1, Math.min(4, config.pgPoolSize - 2)),
       observer: metrics,
@@ -72,7 +78,7 @@ export async function createServices(
       audit,
       apiKeys: new ApiKeys(db, audit, clock, ids, config.apiKeyCacheSeconds * 1000),
       ingestor,
-      queries: new Queries(db, keyring),
+      queries: new Queries(db, keyring, rates),
       masterKeyCreatedAt: master.createdAt,
       async close() {
         await ingestor.flush();

@@ -34,14 +34,15 @@ const migrations: Record<string, Migration> = {
           currency text,
           amount_ref bigint,
           payload text not null,
-          decision_id text
+          decision_id text,
+          entity_hashes text[] not null
         );
         create index events_user_seq on events (user_id, seq);
-        create index events_type_seq on events (type, seq);
         create index events_occurred_at on events (occurred_at);
+        create index events_entity_hashes on events using gin (entity_hashes);
         create table decisions (
           id text primary key,
-          event_id text not null unique references events (id),
+          event_id text not null,
           event_type text not null,
           user_id text,
           action text not null,
@@ -55,36 +56,6 @@ const migrations: Record<string, Migration> = {
           occurred_at timestamptz not null,
           created_at timestamptz not null
         );
-        create index decisions_user_occurred on decisions (user_id, occurred_at desc);
-        create index decisions_action_created on decisions (action, created_at desc);
-        create table users (
-          id text primary key,
-          first_seen timestamptz not null,
-          last_seen timestamptz not null,
-          event_count bigint not null,
-          profile text,
-          profile_at timestamptz,
-          verification jsonb not null default '{}'::jsonb
-        );
-        create table entities (
-          id bigserial primary key,
-          kind text not null,
-          hash text not null,
-          value text not null,
-          display jsonb,
-          first_seen timestamptz not null,
-          last_seen timestamptz not null,
-          unique (kind, hash)
-        );
-        create table user_entities (
-          user_id text not null,
-          entity_id bigint not null references entities (id),
-          first_seen timestamptz not null,
-          last_seen timestamptz not null,
-          event_count bigint not null,
-          primary key (user_id, entity_id)
-        );
-        create index user_entities_entity on user_entities (entity_id, user_id);
         create table api_keys (
           id text primary key,
           name text not null,

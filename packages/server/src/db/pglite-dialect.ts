@@ -18,12 +18,25 @@ import {
  * Kysely transactions safe here.
  */
 export class PGliteDialect implements Dialect {
-  constructor(private readonly pglite: PGlite) {}
+  private readonly driver: PGliteDriver;
+
+  constructor(pglite: PGlite) {
+    this.driver = new PGliteDriver(pglite);
+  }
+
+  /**
+   * Runs `work` with PGlite to itself, as a Kysely query would have it: for the few writes that
+   * use what only PGlite offers (COPY from a blob) without interleaving with other queries.
+   */
+  exclusive<T>(work: (pglite: PGlite) => Promise<T>): Promise<T> {
+    return this.driver.exclusive(work);
+  }
+
   createAdapter() {
     return new PostgresAdapter();
   }
   createDriver(): Driver {
-    return new PGliteDriver(this.pglite);
+    return this.driver;
   }
   createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
     return new PostgresIntrospector(db);
@@ -40,6 +53,15 @@ class PGliteDriver implements Driver {
 
   constructor(private readonly pglite: PGlite) {
     this.connection = new PGliteConnection(pglite);
+  }
+
+  async exclusive<T>(work: (pglite: PGlite) => Promise<T>): Promise<T> {
+    await this.acquireConnection();
+    try {
+      return await work(this.pglite);
+    } finally {
+      await this.releaseConnection();
+    }
   }
 
   async init(): Promise<void> {

@@ -18,6 +18,8 @@ export interface EventsTable {
   /** The normalised event, encrypted: it holds personal data. */
   payload: string;
   decision_id: string | null;
+  /** Blind indexes of the entities the event mentions (GIN-indexed: who else used this card?). */
+  entity_hashes: string[];
 }
 
 export interface DecisionsTable {
@@ -35,37 +37,6 @@ export interface DecisionsTable {
   model_version: string | null;
   occurred_at: Timestamp;
   created_at: Timestamp;
-}
-
-export interface UsersTable {
-  id: string;
-  first_seen: Timestamp;
-  last_seen: Timestamp;
-  event_count: Int8;
-  /** The newest user object sent, encrypted. */
-  profile: string | null;
-  profile_at: Timestamp | null;
-  verification: Json<Record<string, unknown>>;
-}
-
-export interface EntitiesTable {
-  id: Generated<Int8>;
-  kind: string;
-  /** Keyed hash (HMAC) of the normalised value: the lookup key, safe to index. */
-  hash: string;
-  /** The normalised value, encrypted. */
-  value: string;
-  display: Json<Record<string, unknown>> | null;
-  first_seen: Timestamp;
-  last_seen: Timestamp;
-}
-
-export interface UserEntitiesTable {
-  user_id: string;
-  entity_id: Int8;
-  first_seen: Timestamp;
-  last_seen: Timestamp;
-  event_count: Int8;
 }
 
 export interface ApiKeysTable {
@@ -101,9 +72,6 @@ export interface DataKeysTable {
 export interface Database {
   events: EventsTable;
   decisions: DecisionsTable;
-  users: UsersTable;
-  entities: EntitiesTable;
-  user_entities: UserEntitiesTable;
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
   data_keys: DataKeysTable;

@@ -18,6 +18,8 @@ export interface Storage {
   readonly mode: StorageMode;
   /** Where the data lives, for people: a folder or a redacted URL. */
   readonly location: string;
+  /** Embedded storage only: PGlite to oneself, for bulk writes (COPY). */
+  readonly embedded?: { exclusive<T>(work: (pglite: PGlite) => Promise<T>): Promise<T> };
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -75,7 +77,10 @@ const int8AsNumber = {
   },
 };
 
-export async function openStorage(config: Config): Promise<Storage> {
+/** Called when a pooled PostgreSQL connection fails while idle (a restart, a dropped socket). */
+export type StorageErrorHandler = (error: Error) => void;
+
+export async function openStorage(config: Config, onError: StorageErrorHandler = () => {}): Promise<Storage> {
   let storage: Storage;
   if (config.databaseUrl) {
     const pool = new pg.Pool({
@@ -83,6 +88,9 @@ export async function openStorage(config: Config): Promise<Storage> {
       max: config.pgPoolSize,
       types: int8AsNumber as pg.CustomTypesConfig,
     });
+    // Without a listener, an idle connection's error (PostgreSQL restarting) would end the process;
+    // the pool drops that connection and opens a new one on the next query.
+    pool.on('error', onError);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     storage = {
       db,
@@ -106,10 +114,12 @@ export async function openStorage(config: Config): Promise<Storage> {
       const pgDir = join(dir, 'pgdata');
       const pglite = inMemory ? new PGlite() : new PGlite(pgDir);
       await pglite.waitReady;
-      const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+      const dialect = new PGliteDialect(pglite);
+      const db = new Kysely<Database>({ dialect });
       storage = {
         db,
         mode: 'embedded',
+        embedded: { exclusive: (work) => dialect.exclusive(work) },
         location: inMemory ? IN_MEMORY : dir,
         ping: async () => {
           await sql`select 1`.execute(db);

@@ -9,9 +9,15 @@ export async function insertDecisions(tx: Executor, rows: NewDecisionRow[]): Pro
   for (const part of chunks(rows)) await tx.insertInto('decisions').values(part).execute();
 }
 
+/** Decisions of the given events, found through the event (decisions carry no index of their own). */
 export async function findDecisionsByEventIds(db: Executor, eventIds: string[]): Promise<DecisionRow[]> {
   if (eventIds.length === 0) return [];
-  return db.selectFrom('decisions').selectAll().where('event_id', 'in', eventIds).execute();
+  return db
+    .selectFrom('events as e')
+    .innerJoin('decisions as d', 'd.id', 'e.decision_id')
+    .selectAll('d')
+    .where('e.id', 'in', eventIds)
+    .execute();
 }
 
 export async function findDecision(db: Executor, id: string): Promise<DecisionRow | undefined> {
@@ -24,10 +30,11 @@ export async function recentDecisionsOfUser(
   limit: number,
 ): Promise<DecisionRow[]> {
   return db
-    .selectFrom('decisions')
-    .selectAll()
-    .where('user_id', '=', userId)
-    .orderBy('occurred_at', 'desc')
+    .selectFrom('events as e')
+    .innerJoin('decisions as d', 'd.id', 'e.decision_id')
+    .selectAll('d')
+    .where('e.user_id', '=', userId)
+    .orderBy('e.seq', 'desc')
     .limit(limit)
     .execute();
 }

@@ -1,4 +1,4 @@
-import type { Insertable, Selectable } from 'kysely';
+import { type Insertable, type Selectable, sql } from 'kysely';
 import { chunks, type Executor } from '../db/executor.js';
 import type { EventsTable } from '../db/schema.js';
 
@@ -49,4 +49,50 @@ export async function countEvents(db: Executor, ids: string[]): Promise<number> 
     .where('id', 'in', ids)
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+export interface UserActivity {
+  events: number;
+  firstSeen: Date;
+  lastSeen: Date;
+}
+
+export async function userActivity(db: Executor, userId: string): Promise<UserActivity | null> {
+  const row = await db
+    .selectFrom('events')
+    .select((eb) => [
+      eb.fn.countAll<number>().as('n'),
+      eb.fn.min('occurred_at').as('first'),
+      eb.fn.max('occurred_at').as('last'),
+    ])
+    .where('user_id', '=', userId)
+    .executeTakeFirstOrThrow();
+  if (Number(row.n) === 0 || !row.first || !row.last) return null;
+  return { events: Number(row.n), firstSeen: new Date(row.first), lastSeen: new Date(row.last) };
+}
+
+/**
+ * For each entity hash, how many users other than `userId` have events mentioning it, counted up
+ * to `cap` (a shared NAT address can have thousands; "more than cap" is answer enough).
+ */
+export async function otherUsersOf(
+  db: Executor,
+  hashes: string[],
+  userId: string,
+  cap: number,
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  if (hashes.length === 0) return counts;
+  const rows = await sql<{ hash: string; n: number }>`
+    select h.hash, (
+      select count(*) from (
+        select distinct e.user_id from events e
+        where e.entity_hashes @> array[h.hash] and e.user_id is distinct from ${userId}
+        limit ${cap + 1}
+      ) sharing
+    ) as n
+    from unnest(${sql.val(hashes)}::text[]) as h(hash)
+  `.execute(db);
+  for (const row of rows.rows) counts.set(row.hash, Number(row.n));
+  return counts;
 }

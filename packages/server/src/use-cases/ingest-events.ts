@@ -8,29 +8,19 @@ import {
   type RatesPort,
   validateEvent,
 } from '@warden/engine';
-import type { Kysely } from 'kysely';
 import type { Keyring } from '../crypto/keyring.js';
-import type { Database } from '../db/schema.js';
 import { WardenError } from '../errors.js';
 import { GroupCommitter } from '../group-commit.js';
 import type { Clock, IdGenerator } from '../ids.js';
-import {
-  type DecisionRow,
-  findDecisionsByEventIds,
-  insertDecisions,
-  type NewDecisionRow,
-} from '../repositories/decisions.js';
-import { linkUsersToEntities, type NewEntityRow, upsertEntities } from '../repositories/entities.js';
-import { insertNewEvents, type NewEventRow } from '../repositories/events.js';
-import { type NewUserRow, upsertUsers } from '../repositories/users.js';
+import type { DecisionRow, NewDecisionRow } from '../repositories/decisions.js';
+import type { EventWriter } from '../repositories/event-writer.js';
+import type { NewEventRow } from '../repositories/events.js';
 
-/** What one event becomes before it is written: every row, ready, encrypted where personal. */
+/** What one event becomes before it is written: its rows, ready, encrypted where personal. */
 interface PreparedEvent {
   event: Event;
   eventRow: NewEventRow;
   decisionRow: NewDecisionRow | null;
-  userRow: NewUserRow | null;
-  entities: { row: NewEntityRow; key: string }[];
 }
 
 interface WriteResult {
@@ -75,7 +65,7 @@ export class EventIngestor {
   private readonly committer: GroupCommitter<PreparedEvent, WriteResult>;
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly writer: EventWriter,
     private readonly deps: {
       keyring: Keyring;
       clock: Clock;
@@ -146,6 +136,11 @@ export class EventIngestor {
     const received = clock.now();
     const userId = event.user?.id ?? null;
     const decisionRow = outcome ? this.decisionRow(normalised, outcome, ids.next('dec'), received) : null;
+    // The event log is the only thing written: who used what, and who else used it, is read
+    // back from it through these blind indexes (see Queries.user).
+    const entityHashes = userId
+      ? extractEntities(normalised).map((e) => keyring.blindIndex(e.kind, e.value))
+      : [];
     return {
       event,
       eventRow: {
@@ -159,25 +154,9 @@ export class EventIngestor {
         amount_ref: normalised.amountRef,
         payload: keyring.encrypt(JSON.stringify(normalised.event), 'events.payload'),
         decision_id: decisionRow?.id ?? null,
+        entity_hashes: entityHashes,
       },
       decisionRow,
-      userRow: userId ? this.userRow(normalised, userId) : null,
-      entities: userId
-        ? extractEntities(normalised).map((entity) => {
-            const hash = keyring.blindIndex(entity.kind, entity.value);
-            return {
-              key: `${entity.kind}:${hash}`,
-              row: {
-                kind: entity.kind,
-                hash,
-                value: keyring.encrypt(entity.value, `entities.${entity.kind}`),
-                display: entity.display ? JSON.stringify(entity.display) : null,
-                first_seen: normalised.occurredAt,
-                last_seen: normalised.occurredAt,
-              },
-            };
-          })
-        : [],
     };
   }
 
@@ -200,33 +179,6 @@ export class EventIngestor {
     };
   }
 
-  private userRow(n: NormalisedEvent, userId: string): NewUserRow {
-    const { id: _id, ...profile } = n.event.user ?? { id: userId };
-    const verification = n.event.type === 'verification.completed' ? n.event.verification : undefined;
-    return {
-      id: userId,
-      first_seen: n.occurredAt,
-      last_seen: n.occurredAt,
-      event_count: 1,
-      profile:
-        Object.keys(profile).length > 0
-          ? this.deps.keyring.encrypt(JSON.stringify(profile), 'users.profile')
-          : null,
-      profile_at: Object.keys(profile).length > 0 ? n.occurredAt : null,
-      verification: JSON.stringify(
-        verification
-          ? {
-              [verification.kind]: {
-                status: verification.status,
-                at: n.occurredAt.toISOString(),
-                ...(verification.provider ? { provider: verification.provider } : {}),
-              },
-            }
-          : {},
-      ),
-    };
-  }
-
   /** Writes one group in one transaction and says, per item, whether it was new. */
   private async write(items: PreparedEvent[]): Promise<WriteResult[]> {
     // The first copy of an id within the group is the one written; later copies are duplicates.
@@ -236,34 +188,9 @@ export class EventIngestor {
     });
     const unique = [...firstIndex.values()].map((i) => items[i] as PreparedEvent);
 
-    const { inserted, decisions } = await this.db.transaction().execute(async (tx) => {
-      const inserted = await insertNewEvents(
-        tx,
-        unique.map((u) => u.eventRow),
-      );
-      const fresh = unique.filter((u) => inserted.has(u.event.id));
-      await insertDecisions(
-        tx,
-        fresh.flatMap((u) => (u.decisionRow ? [u.decisionRow] : [])),
-      );
-      await upsertUsers(tx, mergeUsers(fresh));
-      const entityRows = new Map<string, NewEntityRow>();
-      for (const u of fresh) {
-        for (const e of u.entities) {
-          const known = entityRows.get(e.key);
-          entityRows.set(e.key, known ? widen(known, e.row) : e.row);
-        }
-      }
-      const entityIds = await upsertEntities(
-        tx,
-        [...entityRows.entries()].sort(byText(([k]) => k)).map(([, r]) => r),
-      );
-      await linkUsersToEntities(tx, mergeLinks(fresh, entityIds));
-      // Duplicates answer with the decision stored the first time (committed by whoever wrote it).
-      const duplicateIds = unique.filter((u) => !inserted.has(u.event.id)).map((u) => u.event.id);
-      const decisions = await findDecisionsByEventIds(tx, duplicateIds);
-      return { inserted, decisions };
-    });
+    const { inserted, earlierDecisions: decisions } = await this.writer.write(
+      unique.map((u) => ({ event: u.eventRow, decision: u.decisionRow })),
+    );
 
     const stored = new Map(decisions.map((d) => [d.event_id, d]));
     return items.map((item, i) => {
@@ -291,67 +218,4 @@ function materialise(row: NewDecisionRow): DecisionRow {
     ruleset_version: row.ruleset_version ?? null,
     model_version: row.model_version ?? null,
   } as DecisionRow;
-}
-
-const time = (value: Date | string | null | undefined) => (value ? new Date(value).getTime() : 0);
-
-function widen<T extends { first_seen: Date | string; last_seen: Date | string }>(a: T, b: T): T {
-  return {
-    ...a,
-    first_seen: time(b.first_seen) < time(a.first_seen) ? b.first_seen : a.first_seen,
-    last_seen: time(b.last_seen) > time(a.last_seen) ? b.last_seen : a.last_seen,
-  };
-}
-
-/** One row per user for the whole group, as the database would have merged them one by one. */
-function mergeUsers(items: PreparedEvent[]): NewUserRow[] {
-  const users = new Map<string, NewUserRow>();
-  const ordered = [...items].sort((a, b) => time(a.eventRow.occurred_at) - time(b.eventRow.occurred_at));
-  for (const { userRow } of ordered) {
-    if (!userRow) continue;
-    const known = users.get(userRow.id);
-    if (!known) {
-      users.set(userRow.id, { ...userRow });
-      continue;
-    }
-    users.set(userRow.id, {
-      ...widen(known, userRow),
-      event_count: Number(known.event_count) + Number(userRow.event_count),
-      profile: userRow.profile ?? known.profile ?? null,
-      profile_at: userRow.profile ? userRow.profile_at : known.profile_at,
-      verification: JSON.stringify({
-        ...JSON.parse(known.verification ?? '{}'),
-        ...JSON.parse(userRow.verification ?? '{}'),
-      }),
-    });
-  }
-  return [...users.values()].sort(byText((u) => u.id));
-}
-
-function mergeLinks(items: PreparedEvent[], entityIds: Map<string, number>) {
-  const links = new Map<
-    string,
-    { user_id: string; entity_id: number; first_seen: Date; last_seen: Date; event_count: number }
-  >();
-  for (const item of items) {
-    const userId = item.userRow?.id;
-    if (!userId) continue;
-    const at = item.eventRow.occurred_at as Date;
-    for (const e of item.entities) {
-      const entityId = entityIds.get(e.key);
-      if (entityId === undefined) throw new Error(`Entity ${e.key} was not stored`);
-      const key = `${userId}\u0000${entityId}`;
-      const known = links.get(key);
-      links.set(
-        key,
-        known
-          ? {
-              ...widen(known, { ...known, first_seen: at, last_seen: at }),
-              event_count: known.event_count + 1,
-            }
-          : { user_id: userId, entity_id: entityId, first_seen: at, last_seen: at, event_count: 1 },
-      );
-    }
-  }
-  return [...links.entries()].sort(byText(([k]) => k)).map(([, v]) => v);
 }

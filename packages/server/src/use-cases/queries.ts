@@ -1,12 +1,11 @@
-import type { Decision } from '@warden/contracts';
+import type { Decision, Event } from '@warden/contracts';
+import { type EntityKind, extractEntities, normaliseEvent, type RatesPort } from '@warden/engine';
 import type { Kysely } from 'kysely';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Database } from '../db/schema.js';
 import { WardenError } from '../errors.js';
 import { findDecision, recentDecisionsOfUser } from '../repositories/decisions.js';
-import { entitiesOfUser } from '../repositories/entities.js';
-import { type EventRow, listEvents } from '../repositories/events.js';
-import { findUser } from '../repositories/users.js';
+import { type EventRow, listEvents, otherUsersOf, userActivity } from '../repositories/events.js';
 import { decisionView } from './ingest-events.js';
 
 export interface StoredEvent {
@@ -14,6 +13,11 @@ export interface StoredEvent {
   received_at: string;
   decision_id: string | null;
 }
+
+/** How many of a user's newest events a profile is folded from. */
+export const PROFILE_HISTORY = 5000;
+/** "Other users" of an entity are counted up to this many; more shows as this number plus one. */
+export const OTHER_USERS_CAP = 1000;
 
 export interface LinkedEntityView {
   value: string;
@@ -52,6 +56,7 @@ export class Queries {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly keyring: Keyring,
+    private readonly rates: RatesPort,
   ) {}
 
   async decision(id: string): Promise<Decision> {
@@ -93,44 +98,89 @@ export class Queries {
     };
   }
 
+  /**
+   * A user as their events describe them. Nothing about users is stored apart from the event
+   * log: the profile, verification state and linked entities are folded from the user's most
+   * recent events (up to PROFILE_HISTORY of them; `history.complete` says whether that was all),
+   * and "other users" comes from the blind-index GIN over every event.
+   */
   async user(id: string) {
-    const user = await findUser(this.db, id);
-    if (!user) throw new WardenError('not_found', `No user ${id}: Warden has seen no event of theirs`);
-    const [entities, decisions, recent] = await Promise.all([
-      entitiesOfUser(this.db, id),
+    const activity = await userActivity(this.db, id);
+    if (!activity) throw new WardenError('not_found', `No user ${id}: Warden has seen no event of theirs`);
+    const [rows, decisions] = await Promise.all([
+      listEvents(this.db, { userId: id, limit: PROFILE_HISTORY }),
       recentDecisionsOfUser(this.db, id, 20),
-      listEvents(this.db, { userId: id, limit: 20 }),
     ]);
-    const linked: Record<string, LinkedEntityView[]> = {};
-    for (const e of entities) {
-      const list = linked[e.kind] ?? [];
-      list.push({
-        value: this.keyring.decrypt(e.value, `entities.${e.kind}`),
-        ...(e.display ? { details: e.display } : {}),
-        first_seen: new Date(e.first_seen).toISOString(),
-        last_seen: new Date(e.last_seen).toISOString(),
-        event_count: e.event_count,
-        other_users: e.other_users,
-      });
-      linked[e.kind] = list;
+    const events = rows
+      .map((row) => this.storedEvent(row).event as Event)
+      .sort((a, b) => Date.parse(a.occurred_at) - Date.parse(b.occurred_at));
+
+    let profile: Record<string, unknown> = {};
+    const verification: Record<string, unknown> = {};
+    const entities = new Map<string, { kind: EntityKind; hash: string; view: LinkedEntityView }>();
+    for (const event of events) {
+      const { id: _id, ...details } = event.user ?? { id };
+      if (Object.keys(details).length > 0) profile = details;
+      if (event.type === 'verification.completed' && event.verification) {
+        const { kind, status, provider } = event.verification;
+        verification[kind] = { status, at: event.occurred_at, ...(provider ? { provider } : {}) };
+      }
+      for (const entity of extractEntities(normaliseEvent(event, this.rates))) {
+        const hash = this.keyring.blindIndex(entity.kind, entity.value);
+        const known = entities.get(hash);
+        const at = new Date(event.occurred_at).toISOString();
+        if (known) {
+          known.view.last_seen = at;
+          known.view.event_count++;
+          if (entity.display) known.view.details = entity.display;
+        } else {
+          entities.set(hash, {
+            kind: entity.kind,
+            hash,
+            view: {
+              value: entity.value,
+              ...(entity.display ? { details: entity.display } : {}),
+              first_seen: at,
+              last_seen: at,
+              event_count: 1,
+              other_users: 0,
+            },
+          });
+        }
+      }
     }
+    const others = await otherUsersOf(this.db, [...entities.keys()], id, OTHER_USERS_CAP);
+    const linked: Record<EntityKind, LinkedEntityView[]> = {
+      email: [],
+      phone: [],
+      ip: [],
+      device: [],
+      card: [],
+      bank_account: [],
+      address: [],
+    };
+    for (const { kind, hash, view } of entities.values()) {
+      linked[kind].push({ ...view, other_users: others.get(hash) ?? 0 });
+    }
+    for (const list of Object.values(linked)) list.sort((a, b) => b.last_seen.localeCompare(a.last_seen));
     return {
-      id: user.id,
-      first_seen: new Date(user.first_seen).toISOString(),
-      last_seen: new Date(user.last_seen).toISOString(),
-      event_count: Number(user.event_count),
-      profile: user.profile ? JSON.parse(this.keyring.decrypt(user.profile, 'users.profile')) : {},
-      verification: user.verification,
+      id,
+      first_seen: activity.firstSeen.toISOString(),
+      last_seen: activity.lastSeen.toISOString(),
+      event_count: activity.events,
+      history: { events_read: rows.length, complete: rows.length === activity.events },
+      profile,
+      verification,
       linked: {
-        emails: linked.email ?? [],
-        phones: linked.phone ?? [],
-        ips: linked.ip ?? [],
-        devices: linked.device ?? [],
-        cards: linked.card ?? [],
-        bank_accounts: linked.bank_account ?? [],
-        addresses: linked.address ?? [],
+        emails: linked.email,
+        phones: linked.phone,
+        ips: linked.ip,
+        devices: linked.device,
+        cards: linked.card,
+        bank_accounts: linked.bank_account,
+        addresses: linked.address,
       },
-      recent_events: recent.map((row) => ({
+      recent_events: rows.slice(0, 20).map((row) => ({
         id: row.id,
         type: row.type,
         occurred_at: new Date(row.occurred_at).toISOString(),

@@ -12,7 +12,9 @@ const LinkedEntity = Type.Object({
   first_seen: Type.String(),
   last_seen: Type.String(),
   event_count: Type.Integer(),
-  other_users: Type.Integer({ description: 'How many other users used the same thing' }),
+  other_users: Type.Integer({
+    description: 'How many other users used the same thing (counted up to 1,001)',
+  }),
 });
 
 const UserProfile = Type.Object({
@@ -20,6 +22,13 @@ const UserProfile = Type.Object({
   first_seen: Type.String(),
   last_seen: Type.String(),
   event_count: Type.Integer(),
+  history: Type.Object(
+    {
+      events_read: Type.Integer(),
+      complete: Type.Boolean(),
+    },
+    { description: 'Profile, verification and links are folded from the newest 5,000 events' },
+  ),
   profile: Type.Record(Type.String(), Type.Unknown(), { description: 'The newest user object sent' }),
   verification: Type.Record(Type.String(), Type.Unknown()),
   linked: Type.Object({

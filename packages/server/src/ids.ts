@@ -15,12 +15,31 @@ export interface IdGenerator {
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 
-function encode(value: bigint, length: number): string {
+/** 48-bit milliseconds as 10 base-32 characters, without BigInt (it shows at thousands a second). */
+function encodeTime(ms: number): string {
   let out = '';
-  let v = value;
-  for (let i = 0; i < length; i++) {
-    out = CROCKFORD[Number(v & 31n)] + out;
-    v >>= 5n;
+  let v = ms;
+  for (let i = 0; i < 10; i++) {
+    out = CROCKFORD.charAt(v % 32) + out;
+    v = Math.floor(v / 32);
+  }
+  return out;
+}
+
+/** 80 random bits (10 bytes) as 16 base-32 characters. */
+function encodeRandom(bytes: Buffer): string {
+  let out = '';
+  for (let i = 0; i < 10; i += 5) {
+    // Five bytes are 40 bits: eight characters of five bits each.
+    const hi = ((bytes[i] ?? 0) << 12) | ((bytes[i + 1] ?? 0) << 4) | ((bytes[i + 2] ?? 0) >> 4);
+    const lo = (((bytes[i + 2] ?? 0) & 15) << 16) | ((bytes[i + 3] ?? 0) << 8) | (bytes[i + 4] ?? 0);
+    for (const word of [hi, lo]) {
+      out +=
+        CROCKFORD.charAt((word >> 15) & 31) +
+        CROCKFORD.charAt((word >> 10) & 31) +
+        CROCKFORD.charAt((word >> 5) & 31) +
+        CROCKFORD.charAt(word & 31);
+    }
   }
   return out;
 }
@@ -50,9 +69,7 @@ export function pooledRandom(poolSize = 4096): (n: number) => Buffer {
 export function createIdGenerator(clock: Clock, random: (n: number) => Buffer = pooledRandom()): IdGenerator {
   return {
     next(prefix) {
-      const time = BigInt(clock.now().getTime());
-      const rand = BigInt(`0x${random(10).toString('hex')}`);
-      return `${prefix}_${encode(time, 10)}${encode(rand, 16)}`;
+      return `${prefix}_${encodeTime(clock.now().getTime())}${encodeRandom(random(10))}`;
     },
   };
 }

@@ -1,4 +1,3 @@
-import type { PGlite } from '@electric-sql/pglite';
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -11,6 +10,7 @@ import {
   PostgresQueryCompiler,
   type QueryResult,
 } from 'kysely';
+import type { PGliteLike } from './pglite-remote.js';
 
 /**
  * A Kysely dialect for PGlite. PGlite is one Postgres backend in this process, so there is one
@@ -20,7 +20,7 @@ import {
 export class PGliteDialect implements Dialect {
   private readonly driver: PGliteDriver;
 
-  constructor(pglite: PGlite) {
+  constructor(pglite: PGliteLike) {
     this.driver = new PGliteDriver(pglite);
   }
 
@@ -28,7 +28,7 @@ export class PGliteDialect implements Dialect {
    * Runs `work` with PGlite to itself, as a Kysely query would have it: for the few writes that
    * use what only PGlite offers (COPY from a blob) without interleaving with other queries.
    */
-  exclusive<T>(work: (pglite: PGlite) => Promise<T>): Promise<T> {
+  exclusive<T>(work: (pglite: PGliteLike) => Promise<T>): Promise<T> {
     return this.driver.exclusive(work);
   }
 
@@ -51,11 +51,11 @@ class PGliteDriver implements Driver {
   private tail: Promise<void> = Promise.resolve();
   private release: (() => void) | null = null;
 
-  constructor(private readonly pglite: PGlite) {
+  constructor(private readonly pglite: PGliteLike) {
     this.connection = new PGliteConnection(pglite);
   }
 
-  async exclusive<T>(work: (pglite: PGlite) => Promise<T>): Promise<T> {
+  async exclusive<T>(work: (pglite: PGliteLike) => Promise<T>): Promise<T> {
     await this.acquireConnection();
     try {
       return await work(this.pglite);
@@ -64,9 +64,7 @@ class PGliteDriver implements Driver {
     }
   }
 
-  async init(): Promise<void> {
-    await this.pglite.waitReady;
-  }
+  async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
     const previous = this.tail;
@@ -99,15 +97,15 @@ class PGliteDriver implements Driver {
 
   async destroy(): Promise<void> {
     await this.tail;
-    if (!this.pglite.closed) await this.pglite.close();
+    await this.pglite.close();
   }
 }
 
 class PGliteConnection implements DatabaseConnection {
-  constructor(private readonly pglite: PGlite) {}
+  constructor(private readonly pglite: PGliteLike) {}
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.pglite.query<R>(compiled.sql, [...compiled.parameters], { rowMode: 'object' });
+    const result = await this.pglite.query<R>(compiled.sql, [...compiled.parameters]);
     return {
       rows: result.rows,
       ...(result.affectedRows !== undefined ? { numAffectedRows: BigInt(result.affectedRows) } : {}),

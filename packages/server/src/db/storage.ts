@@ -1,12 +1,12 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import { ConfigError } from '../config.js';
 import { migrateToLatest } from './migrations.js';
 import { PGliteDialect } from './pglite-dialect.js';
+import { type PGliteLike, RemotePGlite } from './pglite-remote.js';
 import type { Database } from './schema.js';
 
 export const IN_MEMORY = 'memory://';
@@ -19,7 +19,7 @@ export interface Storage {
   /** Where the data lives, for people: a folder or a redacted URL. */
   readonly location: string;
   /** Embedded storage only: PGlite to oneself, for bulk writes (COPY). */
-  readonly embedded?: { exclusive<T>(work: (pglite: PGlite) => Promise<T>): Promise<T> };
+  readonly embedded?: { exclusive<T>(work: (pglite: PGliteLike) => Promise<T>): Promise<T> };
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -112,8 +112,7 @@ export async function openStorage(config: Config, onError: StorageErrorHandler =
     }
     try {
       const pgDir = join(dir, 'pgdata');
-      const pglite = inMemory ? new PGlite() : new PGlite(pgDir);
-      await pglite.waitReady;
+      const pglite = await RemotePGlite.open(inMemory ? null : pgDir);
       const dialect = new PGliteDialect(pglite);
       const db = new Kysely<Database>({ dialect });
       storage = {

@@ -1,4 +1,4 @@
-import type { PGlite } from '@electric-sql/pglite';
+import type { PGliteLike, Step } from '../db/pglite-remote.js';
 import type { DecisionRow } from './decisions.js';
 import type { EventWrite, EventWriteResult, EventWriter } from './event-writer.js';
 
@@ -17,8 +17,8 @@ function copyText(value: CopyValue): string {
   );
 }
 
-function copyBlob(rows: CopyValue[][]): Blob {
-  return new Blob([rows.map((row) => row.map(copyText).join('\t')).join('\n') + '\n']);
+function copyBlob(rows: CopyValue[][]): string {
+  return `${rows.map((row) => row.map(copyText).join('\t')).join('\n')}\n`;
 }
 
 const EVENT_COLUMNS = [
@@ -59,37 +59,40 @@ const DECISION_COLUMNS = [
  * time).
  */
 export class CopyEventWriter implements EventWriter {
-  constructor(private readonly exclusive: <T>(work: (pglite: PGlite) => Promise<T>) => Promise<T>) {}
+  constructor(private readonly exclusive: <T>(work: (pglite: PGliteLike) => Promise<T>) => Promise<T>) {}
 
   write(items: EventWrite[]): Promise<EventWriteResult> {
     return this.exclusive(async (pglite) => {
-      await pglite.query('begin');
+      // Two round trips to the database thread: find which ids are stored, then write the rest
+      // and read the earlier decisions of the others, and commit.
+      const [, known] = await pglite.steps([
+        { sql: 'begin' },
+        { sql: 'select id from events where id = any($1)', params: [items.map((i) => i.event.id)] },
+      ]);
       try {
-        const ids = items.map((i) => i.event.id);
-        const known = await pglite.query<{ id: string }>('select id from events where id = any($1)', [ids]);
-        const stored = new Set(known.rows.map((r) => r.id));
+        const stored = new Set(((known?.rows ?? []) as { id: string }[]).map((r) => r.id));
         const fresh = items.filter((i) => !stored.has(i.event.id));
+        const decisions = fresh.flatMap((i) => (i.decision ? [i.decision] : []));
+        const steps: Step[] = [];
         if (fresh.length > 0) {
-          await pglite.query(`copy events (${EVENT_COLUMNS.join(', ')}) from '/dev/blob'`, [], {
+          steps.push({
+            sql: `copy events (${EVENT_COLUMNS.join(', ')}) from '/dev/blob'`,
             blob: copyBlob(fresh.map((i) => EVENT_COLUMNS.map((c) => i.event[c] as CopyValue))),
           });
-          const decisions = fresh.flatMap((i) => (i.decision ? [i.decision] : []));
-          if (decisions.length > 0) {
-            await pglite.query(`copy decisions (${DECISION_COLUMNS.join(', ')}) from '/dev/blob'`, [], {
-              blob: copyBlob(decisions.map((d) => DECISION_COLUMNS.map((c) => d[c] as CopyValue))),
-            });
-          }
         }
-        const earlier =
-          stored.size === 0
-            ? []
-            : (
-                await pglite.query<DecisionRow>(
-                  'select d.* from events e join decisions d on d.id = e.decision_id where e.id = any($1)',
-                  [[...stored]],
-                )
-              ).rows;
-        await pglite.query('commit');
+        if (decisions.length > 0) {
+          steps.push({
+            sql: `copy decisions (${DECISION_COLUMNS.join(', ')}) from '/dev/blob'`,
+            blob: copyBlob(decisions.map((d) => DECISION_COLUMNS.map((c) => d[c] as CopyValue))),
+          });
+        }
+        steps.push({
+          sql: 'select d.* from events e join decisions d on d.id = e.decision_id where e.id = any($1)',
+          params: [[...stored]],
+        });
+        steps.push({ sql: 'commit' });
+        const results = await pglite.steps(steps);
+        const earlier = (results[results.length - 2]?.rows ?? []) as DecisionRow[];
         return { inserted: new Set(fresh.map((i) => i.event.id)), earlierDecisions: earlier };
       } catch (error) {
         await pglite.query('rollback');

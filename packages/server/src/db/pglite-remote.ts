@@ -1,0 +1,115 @@
+import { Worker } from 'node:worker_threads';
+
+/** The part of PGlite Warden uses; met by PGlite on a worker thread (below). */
+export interface PGliteLike {
+  query<R>(
+    sql: string,
+    params?: unknown[],
+    options?: { blob?: string },
+  ): Promise<{ rows: R[]; affectedRows?: number }>;
+  /** Runs statements in order, in one round trip; stops at the first error. */
+  steps(steps: Step[]): Promise<{ rows: unknown[]; affectedRows?: number }[]>;
+  close(): Promise<void>;
+}
+
+export interface Step {
+  sql: string;
+  params?: unknown[];
+  blob?: string;
+}
+
+interface Reply {
+  id: number;
+  ok: boolean;
+  rows?: unknown[];
+  affectedRows?: number;
+  results?: { rows: unknown[]; affectedRows?: number }[];
+  error?: { message: string; code?: string };
+}
+
+/** An error from Postgres inside the worker, with its SQLSTATE code kept. */
+export class PGliteError extends Error {
+  override readonly name = 'PGliteError';
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * PGlite on a worker thread. PGlite runs Postgres synchronously in WebAssembly; on the main
+ * thread every write stalled request handling. On its own thread it uses the second core, and the
+ * main thread only waits for answers.
+ */
+export class RemotePGlite implements PGliteLike {
+  private readonly worker: Worker;
+  private readonly pending = new Map<
+    number,
+    { resolve: (reply: Reply) => void; reject: (e: Error) => void }
+  >();
+  private nextId = 1;
+  private closed = false;
+
+  private constructor(dataDir: string | null) {
+    this.worker = new Worker(new URL('./pglite-worker.js', import.meta.url), { workerData: { dataDir } });
+    this.worker.on('message', (reply: Reply) => {
+      const waiter = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      waiter?.resolve(reply);
+    });
+    this.worker.on('error', (error) => this.failAll(error));
+    this.worker.on('exit', (code) => {
+      if (!this.closed) this.failAll(new Error(`The embedded database thread stopped (exit code ${code})`));
+    });
+  }
+
+  static async open(dataDir: string | null): Promise<RemotePGlite> {
+    const remote = new RemotePGlite(dataDir);
+    await remote.call({ op: 'ready' });
+    return remote;
+  }
+
+  async query<R>(sql: string, params: unknown[] = [], options: { blob?: string } = {}) {
+    const reply = await this.call({
+      op: 'query',
+      sql,
+      params,
+      ...(options.blob !== undefined ? { blob: options.blob } : {}),
+    });
+    return {
+      rows: (reply.rows ?? []) as R[],
+      ...(reply.affectedRows !== undefined ? { affectedRows: reply.affectedRows } : {}),
+    };
+  }
+
+  async steps(steps: Step[]) {
+    return (await this.call({ op: 'steps', steps })).results ?? [];
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.call({ op: 'close' });
+    this.closed = true;
+    await this.worker.terminate();
+  }
+
+  private call(message: Record<string, unknown>): Promise<Reply> {
+    if (this.closed) return Promise.reject(new Error('The embedded database is closed'));
+    const id = this.nextId++;
+    return new Promise<Reply>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, ...message });
+    }).then((reply) => {
+      if (!reply.ok)
+        throw new PGliteError(reply.error?.message ?? 'embedded database error', reply.error?.code);
+      return reply;
+    });
+  }
+
+  private failAll(error: Error): void {
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+  }
+}

@@ -6,12 +6,7 @@ describe.each(BACKENDS)('audit log on $name', (backend) => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp(backend);
-    const created = await t.app.inject({
-      method: 'POST',
-      url: '/v1/api-keys',
-      headers: t.auth(),
-      payload: { name: 'audited', scopes: ['events:write'] },
-    });
+    const created = await t.post('/v1/api-keys', { name: 'audited', scopes: ['events:write'] });
     await t.app.inject({ method: 'DELETE', url: `/v1/api-keys/${created.json().key.id}`, headers: t.auth() });
     await t.keyWith('events:read');
   });
@@ -20,7 +15,7 @@ describe.each(BACKENDS)('audit log on $name', (backend) => {
   });
 
   it('records key creation and revocation, with who did it', async () => {
-    const res = await t.app.inject({ url: '/v1/audit-log', headers: t.auth() });
+    const res = await t.get('/v1/audit-log');
     expect(res.statusCode).toBe(200);
     const actions = res
       .json()

@@ -186,12 +186,7 @@ describe.each(BACKENDS)('bad input on $name gets a precise 4xx and stores nothin
       occurred_at: new Date().toISOString(),
       user: { id: 'u' },
     }));
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/v1/events/batch',
-      headers: t.auth(),
-      payload: { events },
-    });
+    const res = await t.post('/v1/events/batch', { events });
     expect(res.statusCode).toBe(413);
     expect(res.json().error.code).toBe('batch_too_large');
     expect(await storedEvents()).toBe(before);
@@ -205,19 +200,15 @@ describe.each(BACKENDS)('bad input on $name gets a precise 4xx and stores nothin
   });
 
   it('answers unknown routes, ids and bad queries with codes', async () => {
-    expect((await t.app.inject({ url: '/v1/nothing', headers: t.auth() })).json().error.code).toBe(
-      'route_not_found',
-    );
-    expect(
-      (await t.app.inject({ url: '/v1/decisions/dec_missing', headers: t.auth() })).json().error.code,
-    ).toBe('not_found');
-    const badQuery = await t.app.inject({ url: '/v1/events?limit=5000', headers: t.auth() });
+    expect((await t.get('/v1/nothing')).json().error.code).toBe('route_not_found');
+    expect((await t.get('/v1/decisions/dec_missing')).json().error.code).toBe('not_found');
+    const badQuery = await t.get('/v1/events?limit=5000');
     expect(badQuery.statusCode).toBe(422);
     expect(badQuery.json().error).toMatchObject({ code: 'invalid_field', field: '/querystring/limit' });
-    const badCursor = await t.app.inject({ url: '/v1/events?cursor=abc', headers: t.auth() });
+    const badCursor = await t.get('/v1/events?cursor=abc');
     expect(badCursor.statusCode).toBe(400);
     expect(badCursor.json().error.code).toBe('invalid_cursor');
-    const badType = await t.app.inject({ url: '/v1/events?type=nope', headers: t.auth() });
+    const badType = await t.get('/v1/events?type=nope');
     expect(badType.statusCode).toBe(422);
   });
 });

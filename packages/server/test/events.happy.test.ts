@@ -10,8 +10,7 @@ describe.each(BACKENDS)('events API on $name', (backend) => {
     await t?.close();
   });
 
-  const post = (body: unknown, key?: string) =>
-    t.app.inject({ method: 'POST', url: '/v1/events', headers: t.auth(key), payload: body as object });
+  const post = (body: unknown, key?: string) => t.post('/v1/events', body as object, key);
 
   it('answers a payment attempt with a stored, honest not-assessed decision', async () => {
     const event = paymentAttempted();
@@ -31,10 +30,7 @@ describe.each(BACKENDS)('events API on $name', (backend) => {
     expect(body.decision.decision_id).toMatch(/^dec_[0-9a-z]{26}$/);
     expect(body.decision.reasons[0].code).toBe('not_assessed');
 
-    const stored = await t.app.inject({
-      url: `/v1/decisions/${body.decision.decision_id}`,
-      headers: t.auth(),
-    });
+    const stored = await t.get(`/v1/decisions/${body.decision.decision_id}`);
     expect(stored.statusCode).toBe(200);
     expect(stored.json()).toEqual(body.decision);
   });
@@ -128,7 +124,7 @@ describe.each(BACKENDS)('events API on $name', (backend) => {
     let cursor: string | null = null;
     do {
       const query: string = `user_id=${user.id}&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
-      const page = await t.app.inject({ url: `/v1/events?${query}`, headers: t.auth() });
+      const page = await t.get(`/v1/events?${query}`);
       expect(page.statusCode).toBe(200);
       const body = page.json();
       expect(body.data.length).toBeLessThanOrEqual(2);
@@ -137,10 +133,9 @@ describe.each(BACKENDS)('events API on $name', (backend) => {
     } while (cursor);
     expect(seen).toEqual([...ids].reverse());
 
-    const windowed = await t.app.inject({
-      url: `/v1/events?user_id=${user.id}&type=payment.attempted&from=2026-06-01T00:01:00Z&to=2026-06-01T00:03:00Z`,
-      headers: t.auth(),
-    });
+    const windowed = await t.get(
+      `/v1/events?user_id=${user.id}&type=payment.attempted&from=2026-06-01T00:01:00Z&to=2026-06-01T00:03:00Z`,
+    );
     expect(windowed.json().data.map((e: { event: { id: string } }) => e.event.id)).toEqual([ids[2], ids[1]]);
     expect(windowed.json().data[0].event.user).toEqual(user);
   });
@@ -162,7 +157,7 @@ describe.each(BACKENDS)('events API on $name', (backend) => {
       user: { id: 'ring_a' },
       verification: { kind: 'phone', status: 'passed', provider: 'twilio' },
     });
-    const res = await t.app.inject({ url: '/v1/users/ring_a', headers: t.auth() });
+    const res = await t.get('/v1/users/ring_a');
     expect(res.statusCode).toBe(200);
     const profile = res.json();
     expect(profile.event_count).toBe(2);
@@ -182,7 +177,7 @@ describe.each(BACKENDS)('events API on $name', (backend) => {
     expect(profile.recent_decisions).toHaveLength(1);
     expect(profile.recent_events[0]).toMatchObject({ type: 'verification.completed' });
 
-    const missing = await t.app.inject({ url: '/v1/users/nobody_here', headers: t.auth() });
+    const missing = await t.get('/v1/users/nobody_here');
     expect(missing.statusCode).toBe(404);
     expect(missing.json().error.code).toBe('not_found');
   });
@@ -195,7 +190,7 @@ describe.each(BACKENDS)('events API on $name', (backend) => {
     await post(
       paymentAttempted({ user: { id, email: 'old@example.com' }, occurred_at: '2026-05-01T00:00:00Z' }),
     );
-    const profile = (await t.app.inject({ url: `/v1/users/${id}`, headers: t.auth() })).json();
+    const profile = (await t.get(`/v1/users/${id}`)).json();
     expect(profile.profile.email).toBe('new@example.com');
     expect(profile.first_seen).toBe('2026-05-01T00:00:00.000Z');
     expect(profile.last_seen).toBe('2026-05-02T00:00:00.000Z');

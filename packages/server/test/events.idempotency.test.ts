@@ -20,8 +20,7 @@ describe.each(BACKENDS)('idempotency on $name', (backend) => {
     await t?.close();
   });
 
-  const post = (body: unknown) =>
-    t.app.inject({ method: 'POST', url: '/v1/events', headers: t.auth(), payload: body as object });
+  const post = (body: unknown) => t.post('/v1/events', body as object);
   const rowsFor = async (id: string) => ({
     events: (await t.services.db.selectFrom('events').select('id').where('id', '=', id).execute()).length,
     decisions: (await t.services.db.selectFrom('decisions').select('id').where('event_id', '=', id).execute())
@@ -37,7 +36,7 @@ describe.each(BACKENDS)('idempotency on $name', (backend) => {
     expect(again.status).toBe('duplicate');
     expect(again.decision).toEqual(first.decision);
     expect(await rowsFor(event.id as string)).toEqual({ events: 1, decisions: 1 });
-    const profile = (await t.app.inject({ url: '/v1/users/idem_user', headers: t.auth() })).json();
+    const profile = (await t.get('/v1/users/idem_user')).json();
     expect(profile.event_count).toBe(1);
     expect(profile.profile.email).toBe('first@example.com');
   });

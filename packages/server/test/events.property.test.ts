@@ -79,12 +79,7 @@ describe.each(BACKENDS)('generated events on $name', (backend) => {
     const accepted = new Set<string>();
     await fc.assert(
       fc.asyncProperty(fc.oneof(validEvent, invalidBody), async (body) => {
-        const res = await t.app.inject({
-          method: 'POST',
-          url: '/v1/events',
-          headers: t.auth(),
-          payload: JSON.stringify(body),
-        });
+        const res = await t.post('/v1/events', JSON.stringify(body));
         expect(res.statusCode).toBeLessThan(500);
         if (res.statusCode === 200) accepted.add(res.json().event_id);
         else expect(res.json().error.code).toMatch(/^[a-z_]+$/);
@@ -93,20 +88,10 @@ describe.each(BACKENDS)('generated events on $name', (backend) => {
     );
     await fc.assert(
       fc.asyncProperty(validEvent, async (event) => {
-        const res = await t.app.inject({
-          method: 'POST',
-          url: '/v1/events',
-          headers: t.auth(),
-          payload: event,
-        });
+        const res = await t.post('/v1/events', event);
         expect(res.statusCode, res.body).toBe(200);
         accepted.add(event.id);
-        const again = await t.app.inject({
-          method: 'POST',
-          url: '/v1/events',
-          headers: t.auth(),
-          payload: event,
-        });
+        const again = await t.post('/v1/events', event);
         expect(again.json().status).toBe('duplicate');
       }),
       { numRuns: 100 },
@@ -119,12 +104,7 @@ describe.each(BACKENDS)('generated events on $name', (backend) => {
   it('never answers 5xx to generated batches', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.oneof(validEvent, invalidBody), { maxLength: 20 }), async (events) => {
-        const res = await t.app.inject({
-          method: 'POST',
-          url: '/v1/events/batch',
-          headers: t.auth(),
-          payload: { events },
-        });
+        const res = await t.post('/v1/events/batch', { events });
         expect(res.statusCode).toBeLessThan(500);
         if (res.statusCode === 200) expect(res.json().results).toHaveLength(events.length);
       }),

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { type Config, loadConfig } from '../src/config.js';
 import { IN_MEMORY } from '../src/db/storage.js';
@@ -76,6 +76,10 @@ export interface TestApp {
   /** Makes a key with the given scopes and returns its secret. */
   keyWith(...scopes: string[]): Promise<string>;
   auth(key?: string): { authorization: string };
+  /** POST JSON with the admin key, or the given one. */
+  post(url: string, payload: unknown, key?: string): Promise<LightMyRequestResponse>;
+  /** GET with the admin key, or the given one. */
+  get(url: string, key?: string): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
@@ -100,6 +104,15 @@ export async function startTestApp(backend: Backend, overrides: Partial<Config> 
       return (await services.apiKeys.create({ name: 'test', scopes, actor: 'test' })).secret;
     },
     auth: (key = adminKey) => ({ authorization: `Bearer ${key}` }),
+    post: (url, payload, key = adminKey) =>
+      app.inject({
+        method: 'POST',
+        url,
+        headers: { authorization: `Bearer ${key}` },
+        payload: payload as object,
+      }),
+    get: (url, key = adminKey) =>
+      app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } }),
     async close() {
       await app.close();
       await services.close();

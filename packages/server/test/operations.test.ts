@@ -16,9 +16,9 @@ describe('operations endpoints', () => {
   });
 
   it('counts decisions and request latency in /metrics', async () => {
-    await t.app.inject({ method: 'POST', url: '/v1/events', headers: t.auth(), payload: paymentAttempted() });
+    await t.post('/v1/events', paymentAttempted());
     const key = await t.keyWith('metrics:read');
-    const res = await t.app.inject({ url: '/metrics', headers: t.auth(key) });
+    const res = await t.get('/metrics', key);
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toContain('text/plain');
     expect(res.body).toContain('warden_decisions_total{event_type="payment.attempted",action="allow"} 1');

@@ -41,42 +41,25 @@ describe.each(BACKENDS)('security on $name', (backend) => {
     const writer = await t.keyWith('events:write');
     const reader = await t.keyWith('decisions:read');
     const event = paymentAttempted();
-    const posted = await t.app.inject({
-      method: 'POST',
-      url: '/v1/events',
-      headers: t.auth(writer),
-      payload: event,
-    });
+    const posted = await t.post('/v1/events', event, writer);
     expect(posted.statusCode).toBe(200);
     const decisionUrl = `/v1/decisions/${posted.json().decision.decision_id}`;
-    expect((await t.app.inject({ url: decisionUrl, headers: t.auth(writer) })).statusCode).toBe(403);
-    expect((await t.app.inject({ url: decisionUrl, headers: t.auth(reader) })).statusCode).toBe(200);
-    expect((await t.app.inject({ url: '/v1/users/user_1', headers: t.auth(reader) })).json().error.code).toBe(
-      'forbidden',
-    );
-    expect((await t.app.inject({ url: '/v1/api-keys', headers: t.auth(reader) })).statusCode).toBe(403);
-    expect((await t.app.inject({ url: '/metrics', headers: t.auth(reader) })).statusCode).toBe(403);
-    const denied = await t.app.inject({
-      method: 'POST',
-      url: '/v1/events',
-      headers: t.auth(reader),
-      payload: paymentAttempted(),
-    });
+    expect((await t.get(decisionUrl, writer)).statusCode).toBe(403);
+    expect((await t.get(decisionUrl, reader)).statusCode).toBe(200);
+    expect((await t.get('/v1/users/user_1', reader)).json().error.code).toBe('forbidden');
+    expect((await t.get('/v1/api-keys', reader)).statusCode).toBe(403);
+    expect((await t.get('/metrics', reader)).statusCode).toBe(403);
+    const denied = await t.post('/v1/events', paymentAttempted(), reader);
     expect(denied.statusCode).toBe(403);
   });
 
   it('stops accepting a key once it is revoked, and never lists secrets', async () => {
-    const created = await t.app.inject({
-      method: 'POST',
-      url: '/v1/api-keys',
-      headers: t.auth(),
-      payload: { name: 'to revoke', scopes: ['events:read'] },
-    });
+    const created = await t.post('/v1/api-keys', { name: 'to revoke', scopes: ['events:read'] });
     expect(created.statusCode).toBe(201);
     const { secret, key } = created.json();
     expect(secret).toMatch(/^wdn_/);
-    expect((await t.app.inject({ url: '/v1/events', headers: t.auth(secret) })).statusCode).toBe(200);
-    const listed = await t.app.inject({ url: '/v1/api-keys', headers: t.auth() });
+    expect((await t.get('/v1/events', secret)).statusCode).toBe(200);
+    const listed = await t.get('/v1/api-keys');
     expect(listed.body).not.toContain(secret);
     expect(listed.json().data.find((k: { id: string }) => k.id === key.id)).toMatchObject({
       scopes: ['events:read'],
@@ -84,15 +67,10 @@ describe.each(BACKENDS)('security on $name', (backend) => {
     expect(
       (await t.app.inject({ method: 'DELETE', url: `/v1/api-keys/${key.id}`, headers: t.auth() })).statusCode,
     ).toBe(204);
-    expect((await t.app.inject({ url: '/v1/events', headers: t.auth(secret) })).statusCode).toBe(401);
+    expect((await t.get('/v1/events', secret)).statusCode).toBe(401);
     const again = await t.app.inject({ method: 'DELETE', url: `/v1/api-keys/${key.id}`, headers: t.auth() });
     expect(again.statusCode).toBe(404);
-    const badScope = await t.app.inject({
-      method: 'POST',
-      url: '/v1/api-keys',
-      headers: t.auth(),
-      payload: { name: 'x', scopes: ['root'] },
-    });
+    const badScope = await t.post('/v1/api-keys', { name: 'x', scopes: ['root'] });
     expect(badScope.statusCode).toBe(422);
   });
 
@@ -123,7 +101,7 @@ describe.each(BACKENDS)('security on $name', (backend) => {
     for (const secret of [email, '447700900123', 'zelda', '198.51.100.23', 'de89370400440532013000']) {
       expect(dump, secret).not.toContain(secret.toLowerCase());
     }
-    const profile = (await t.app.inject({ url: '/v1/users/pii_user', headers: t.auth() })).json();
+    const profile = (await t.get('/v1/users/pii_user')).json();
     expect(profile.linked.emails[0].value).toBe(email);
     expect(profile.linked.bank_accounts[0]).toMatchObject({
       value: 'DE89370400440532013000',
@@ -139,7 +117,7 @@ describe.each(BACKENDS)('security on $name', (backend) => {
       headers: t.auth(),
       payload: paymentAttempted({ user: { id: 'log_user', email } }),
     });
-    await t.app.inject({ method: 'POST', url: '/v1/events', headers: t.auth(), payload: { broken: email } });
+    await t.post('/v1/events', { broken: email });
     const logs = t.logs.text;
     expect(logs).toContain('"route":"/v1/events"');
     expect(logs).not.toContain(email);

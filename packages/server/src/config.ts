@@ -105,3 +105,24 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   }
   return config;
 }
+
+/** The configuration as it may be shown and audited: no master key, no database password. */
+export function publicConfig(config: Config): Record<string, unknown> {
+  const { masterKey, databaseUrl, ...rest } = config;
+  return {
+    ...rest,
+    masterKey: masterKey ? 'set' : 'generated or absent',
+    ...(databaseUrl ? { databaseUrl: redactDatabaseUrl(databaseUrl) } : {}),
+  };
+}
+
+/** A database URL with its password masked, for messages and logs. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://…';
+  }
+}

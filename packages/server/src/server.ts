@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Config } from './config.js';
+import { type Config, publicConfig } from './config.js';
 import { buildApp } from './http/app.js';
 import { createServices, type Services } from './services.js';
 
@@ -42,6 +42,8 @@ export async function startServer(
         `  (id ${key.id}; make narrower keys with POST /v1/api-keys or: npx warden apikey create --scopes events:write)`,
       );
     }
+    // Configuration changes between starts go to the audit log, with the keys that changed.
+    await services.audit.recordConfiguration('system:start', publicConfig(config));
     const { app, startDraining } = await buildApp(services, { logger });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();

@@ -29,6 +29,24 @@ describe.each(BACKENDS)('audit log on $name', (backend) => {
     expect(await t.services.audit.verify()).toMatchObject({ ok: true, rows: 4 });
   });
 
+  it('records a configuration when it differs from the last one recorded, without secrets', async () => {
+    const config = { port: 8080, masterKey: 'set', databaseUrl: 'postgres://u:***@h/db' };
+    expect(await t.services.audit.recordConfiguration('system:start', config)).toEqual([
+      'databaseUrl',
+      'masterKey',
+      'port',
+    ]);
+    expect(await t.services.audit.recordConfiguration('system:start', config)).toEqual([]);
+    expect(await t.services.audit.recordConfiguration('system:start', { ...config, port: 9090 })).toEqual([
+      'port',
+    ]);
+    const rows = (await t.get('/v1/audit-log')).json().data;
+    expect(rows.filter((r: { action: string }) => r.action === 'config.changed')).toHaveLength(2);
+    expect(await t.services.audit.verify()).toMatchObject({ ok: true, rows: 6 });
+    // Put the chain back as the next tests expect it.
+    await sql`delete from audit_log where seq > 4`.execute(t.services.db);
+  });
+
   it('finds a row changed after it was written', async () => {
     await sql`update audit_log set actor = 'someone else' where seq = 2`.execute(t.services.db);
     expect(await t.services.audit.verify()).toMatchObject({ ok: false, rows: 1, problem: { seq: 2 } });

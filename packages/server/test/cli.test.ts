@@ -89,6 +89,7 @@ describe('the warden command on embedded storage', () => {
   it('verifies the audit log', () => {
     const result = warden(['audit', 'verify'], env);
     expect(result.code, result.err).toBe(0);
+    // Two key events (create, revoke); `serve` has not run yet, so no configuration is recorded.
     expect(result.out).toMatch(/Audit log intact: 2 rows/);
   });
 
@@ -107,6 +108,8 @@ describe('the warden command on embedded storage', () => {
       expect(locked.code).toBe(1);
       expect(locked.err).toMatch(/in use by another Warden process/);
       const exited = new Promise<number | null>((done) => child.on('exit', done));
+      const audit = await fetch(`${url}/v1/audit-log`, { headers: { authorization: 'Bearer nope' } });
+      expect(audit.status).toBe(401);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {

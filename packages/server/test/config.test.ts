@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig, publicConfig } from '../src/config.js';
 
 describe('configuration', () => {
   it('has working defaults', () => {
@@ -31,5 +31,23 @@ describe('configuration', () => {
   ])('stops with a message naming the bad key: %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe('the configuration as shown and audited', () => {
+  it('holds no master key and no database password', () => {
+    const shown = publicConfig(
+      loadConfig({
+        DATABASE_URL: 'postgres://warden:s3cret@db.internal:5432/warden',
+        WARDEN_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+      }),
+    );
+    const text = JSON.stringify(shown);
+    expect(text).not.toContain('s3cret');
+    expect(text).not.toContain(Buffer.alloc(32, 7).toString('base64'));
+    expect(shown).toMatchObject({
+      masterKey: 'set',
+      databaseUrl: 'postgres://warden:***@db.internal:5432/warden',
+    });
   });
 });

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.js';
-import { ConfigError } from '../config.js';
+import { ConfigError, redactDatabaseUrl } from '../config.js';
 import { migrateToLatest } from './migrations.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { type PGliteLike, RemotePGlite } from './pglite-remote.js';
@@ -22,16 +22,6 @@ export interface Storage {
   readonly embedded?: { exclusive<T>(work: (pglite: PGliteLike) => Promise<T>): Promise<T> };
   ping(): Promise<boolean>;
   close(): Promise<void>;
-}
-
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'postgres://…';
-  }
 }
 
 function processAlive(pid: number): boolean {
@@ -95,7 +85,7 @@ export async function openStorage(config: Config, onError: StorageErrorHandler =
     storage = {
       db,
       mode: 'postgres',
-      location: redactUrl(config.databaseUrl),
+      location: redactDatabaseUrl(config.databaseUrl),
       ping: async () => {
         await sql`select 1`.execute(db);
         return true;

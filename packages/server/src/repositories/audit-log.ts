@@ -29,3 +29,13 @@ export async function auditRowsAfter(db: Executor, afterSeq: number, limit: numb
     .limit(limit)
     .execute();
 }
+
+export async function lastAuditRowOfAction(db: Executor, action: string): Promise<AuditRow | undefined> {
+  return db
+    .selectFrom('audit_log')
+    .selectAll()
+    .where('action', '=', action)
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}

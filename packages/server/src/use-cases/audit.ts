@@ -8,6 +8,7 @@ import {
   auditRowsAfter,
   insertAuditRow,
   lastAuditRow,
+  lastAuditRowOfAction,
   lockAuditChain,
 } from '../repositories/audit-log.js';
 
@@ -79,6 +80,26 @@ export class AuditLog {
       prev_hash: last?.hash ?? GENESIS,
     };
     await insertAuditRow(tx, { ...row, hash: rowHash(this.keyring, row) });
+  }
+
+  /**
+   * Records the configuration a node starts with when it differs from the last one recorded, with
+   * the keys that changed. `values` must hold no secrets.
+   */
+  async recordConfiguration(actor: string, values: Record<string, unknown>): Promise<string[]> {
+    return this.db.transaction().execute(async (tx) => {
+      await lockAuditChain(tx);
+      const last = await lastAuditRowOfAction(tx, 'config.changed');
+      const before = (last?.details.config ?? {}) as Record<string, unknown>;
+      const keys = [...new Set([...Object.keys(before), ...Object.keys(values)])].sort();
+      const changed = keys.filter(
+        (k) => canonicalJson(before[k] ?? null) !== canonicalJson(values[k] ?? null),
+      );
+      if (changed.length > 0) {
+        await this.append(tx, { actor, action: 'config.changed', details: { config: values, changed } });
+      }
+      return changed;
+    });
   }
 
   async list(afterSeq: number, limit: number): Promise<AuditRow[]> {

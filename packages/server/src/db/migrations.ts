@@ -39,7 +39,7 @@ const migrations: Record<string, Migration> = {
         );
         create index events_user_seq on events (user_id, seq);
         create index events_occurred_at on events (occurred_at);
-        create index events_entity_hashes on events using gin (entity_hashes);
+        create index events_entity_hashes on events using gin (entity_hashes) with (fastupdate = off);
         create table decisions (
           id text primary key,
           event_id text not null,

@@ -7,7 +7,8 @@ interface Pending<I, O> {
 /**
  * Group commit: items submitted while a write is in flight wait for the next one, so under load
  * one transaction carries many events and at low load each is written at once. `concurrency`
- * writes may be in flight together (1 for embedded storage, more for PostgreSQL's pool).
+ * groups may be in flight together: on PostgreSQL they write in parallel; on embedded storage
+ * they queue at the database thread, so the next group is formed while the last one is written.
  */
 export class GroupCommitter<I, O> {
   private readonly queue: Pending<I, O>[] = [];

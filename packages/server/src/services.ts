@@ -64,7 +64,7 @@ export async function createServices(
       ids,
       rates,
       futureToleranceMs: config.futureToleranceSeconds * 1000,
-      writeConcurrency: storage.mode === 'embedded' ? 1 : Math.max(1, Math.min(4, config.pgPoolSize - 2)),
+      writeConcurrency: storage.mode === 'embedded' ? 3 : Math.max(1, Math.min(4, config.pgPoolSize - 2)),
       observer: metrics,
     });
     return {

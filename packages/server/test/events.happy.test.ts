@@ -54,6 +54,25 @@ describe.each(BACKENDS)('events API on $name', (backend) => {
     });
   });
 
+  it('stores text with tabs, newlines, backslashes and quotes exactly (embedded storage loads rows with COPY)', async () => {
+    const email = 'we\\ird\t"name"@exa\nmple.com\\N';
+    const event = paymentAttempted({
+      user: { id: 'user_escape', email },
+      attributes: { note: 'a\tb\\c\r\nd' },
+    });
+    const body = (await post(event)).json();
+    expect(body.status).toBe('created');
+    const listed = (await t.get('/v1/events?user_id=user_escape')).json();
+    expect(listed.data[0].event.user.email).toBe(email);
+    expect(listed.data[0].event.attributes.note).toBe('a\tb\\c\r\nd');
+    const row = await t.services.db
+      .selectFrom('decisions')
+      .select(['features'])
+      .where('id', '=', body.decision.decision_id)
+      .executeTakeFirstOrThrow();
+    expect(row.features['email.domain']).toBe('exa\nmple.com\\n');
+  });
+
   it('acknowledges record-only events without a decision', async () => {
     const res = await post({
       id: eventId('cap'),

@@ -7,15 +7,18 @@ export interface PGliteLike {
     params?: unknown[],
     options?: { blob?: string },
   ): Promise<{ rows: R[]; affectedRows?: number }>;
-  /** Runs statements in order, in one round trip; stops at the first error. */
-  steps(steps: Step[]): Promise<{ rows: unknown[]; affectedRows?: number }[]>;
+  /** Stores a group of events and decisions, each id once, in one transaction and one round trip. */
+  writeEvents(batch: EventBatch): Promise<{ inserted: string[]; earlier: unknown[] }>;
   close(): Promise<void>;
 }
 
-export interface Step {
-  sql: string;
-  params?: unknown[];
-  blob?: string;
+/** Events as COPY text lines, one per id, with their decisions' lines (null: no decision). */
+export interface EventBatch {
+  ids: string[];
+  eventLines: string[];
+  decisionLines: (string | null)[];
+  eventColumns: string;
+  decisionColumns: string;
 }
 
 interface Reply {
@@ -23,7 +26,8 @@ interface Reply {
   ok: boolean;
   rows?: unknown[];
   affectedRows?: number;
-  results?: { rows: unknown[]; affectedRows?: number }[];
+  inserted?: string[];
+  earlier?: unknown[];
   error?: { message: string; code?: string };
 }
 
@@ -84,8 +88,9 @@ export class RemotePGlite implements PGliteLike {
     };
   }
 
-  async steps(steps: Step[]) {
-    return (await this.call({ op: 'steps', steps })).results ?? [];
+  async writeEvents(batch: EventBatch) {
+    const reply = await this.call({ op: 'writeEvents', ...batch });
+    return { inserted: reply.inserted ?? [], earlier: reply.earlier ?? [] };
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,52 @@ function serialiseError(error) {
   return out;
 }
 
+/**
+ * One group of events in one transaction and one message: which ids are stored already, COPY the
+ * rest (each event's COPY line and its decision's come prepared from the main thread), and read
+ * back the decisions of the ones stored before. Safe because this thread runs one message at a
+ * time and embedded storage has one writer.
+ */
+async function writeEvents({ ids, eventLines, decisionLines, eventColumns, decisionColumns }) {
+  await pglite.query('begin');
+  try {
+    const known = await pglite.query('select id from events where id = any($1)', [ids], {
+      rowMode: 'object',
+    });
+    const stored = new Set(known.rows.map((r) => r.id));
+    const fresh = ids.filter((eventId) => !stored.has(eventId));
+    if (fresh.length > 0) {
+      const events = ids.flatMap((eventId, i) => (stored.has(eventId) ? [] : [eventLines[i]]));
+      await pglite.query(`copy events (${eventColumns}) from '/dev/blob'`, [], {
+        blob: new Blob([`${events.join('\n')}\n`]),
+      });
+      const decisions = ids.flatMap((eventId, i) =>
+        stored.has(eventId) || !decisionLines[i] ? [] : [decisionLines[i]],
+      );
+      if (decisions.length > 0) {
+        await pglite.query(`copy decisions (${decisionColumns}) from '/dev/blob'`, [], {
+          blob: new Blob([`${decisions.join('\n')}\n`]),
+        });
+      }
+    }
+    const earlier =
+      stored.size === 0
+        ? []
+        : (
+            await pglite.query(
+              'select d.* from events e join decisions d on d.id = e.decision_id where e.id = any($1)',
+              [[...stored]],
+              { rowMode: 'object' },
+            )
+          ).rows;
+    await pglite.query('commit');
+    return { inserted: fresh, earlier };
+  } catch (error) {
+    await pglite.query('rollback');
+    throw error;
+  }
+}
+
 parentPort.on('message', async (message) => {
   const { id, op } = message;
   try {
@@ -24,16 +70,8 @@ parentPort.on('message', async (message) => {
       if (message.blob !== undefined) options.blob = new Blob([message.blob]);
       const result = await pglite.query(message.sql, message.params, options);
       parentPort.postMessage({ id, ok: true, rows: result.rows, affectedRows: result.affectedRows });
-    } else if (op === 'steps') {
-      // Several statements in one message: a transaction's worth of work with one round trip.
-      const results = [];
-      for (const step of message.steps) {
-        const options = { rowMode: 'object' };
-        if (step.blob !== undefined) options.blob = new Blob([step.blob]);
-        const result = await pglite.query(step.sql, step.params ?? [], options);
-        results.push({ rows: result.rows, affectedRows: result.affectedRows });
-      }
-      parentPort.postMessage({ id, ok: true, results });
+    } else if (op === 'writeEvents') {
+      parentPort.postMessage({ id, ok: true, ...(await writeEvents(message)) });
     } else if (op === 'close') {
       if (!pglite.closed) await pglite.close();
       parentPort.postMessage({ id, ok: true });

@@ -1,4 +1,4 @@
-import type { PGliteLike, Step } from '../db/pglite-remote.js';
+import type { PGliteLike } from '../db/pglite-remote.js';
 import type { DecisionRow } from './decisions.js';
 import type { EventWrite, EventWriteResult, EventWriter } from './event-writer.js';
 
@@ -17,8 +17,8 @@ function copyText(value: CopyValue): string {
   );
 }
 
-function copyBlob(rows: CopyValue[][]): string {
-  return `${rows.map((row) => row.map(copyText).join('\t')).join('\n')}\n`;
+function copyLine(values: CopyValue[]): string {
+  return values.map(copyText).join('\t');
 }
 
 const EVENT_COLUMNS = [
@@ -54,50 +54,25 @@ const DECISION_COLUMNS = [
 
 /**
  * For embedded storage: COPY costs PGlite about half of what a multi-row INSERT does. COPY has no
- * ON CONFLICT, so ids are checked first, in the same transaction; that is safe because embedded
- * storage has exactly one writer (one process holds the data folder, and it writes one group at a
- * time).
+ * ON CONFLICT, so the database thread checks ids first, in the same transaction; that is safe
+ * because embedded storage has exactly one writer (one process holds the data folder, and its
+ * database thread runs one message at a time). The rows are turned into COPY lines here, on the
+ * main thread, so the database thread only filters and loads them.
  */
 export class CopyEventWriter implements EventWriter {
   constructor(private readonly exclusive: <T>(work: (pglite: PGliteLike) => Promise<T>) => Promise<T>) {}
 
-  write(items: EventWrite[]): Promise<EventWriteResult> {
-    return this.exclusive(async (pglite) => {
-      // Two round trips to the database thread: find which ids are stored, then write the rest
-      // and read the earlier decisions of the others, and commit.
-      const [, known] = await pglite.steps([
-        { sql: 'begin' },
-        { sql: 'select id from events where id = any($1)', params: [items.map((i) => i.event.id)] },
-      ]);
-      try {
-        const stored = new Set(((known?.rows ?? []) as { id: string }[]).map((r) => r.id));
-        const fresh = items.filter((i) => !stored.has(i.event.id));
-        const decisions = fresh.flatMap((i) => (i.decision ? [i.decision] : []));
-        const steps: Step[] = [];
-        if (fresh.length > 0) {
-          steps.push({
-            sql: `copy events (${EVENT_COLUMNS.join(', ')}) from '/dev/blob'`,
-            blob: copyBlob(fresh.map((i) => EVENT_COLUMNS.map((c) => i.event[c] as CopyValue))),
-          });
-        }
-        if (decisions.length > 0) {
-          steps.push({
-            sql: `copy decisions (${DECISION_COLUMNS.join(', ')}) from '/dev/blob'`,
-            blob: copyBlob(decisions.map((d) => DECISION_COLUMNS.map((c) => d[c] as CopyValue))),
-          });
-        }
-        steps.push({
-          sql: 'select d.* from events e join decisions d on d.id = e.decision_id where e.id = any($1)',
-          params: [[...stored]],
-        });
-        steps.push({ sql: 'commit' });
-        const results = await pglite.steps(steps);
-        const earlier = (results[results.length - 2]?.rows ?? []) as DecisionRow[];
-        return { inserted: new Set(fresh.map((i) => i.event.id)), earlierDecisions: earlier };
-      } catch (error) {
-        await pglite.query('rollback');
-        throw error;
-      }
-    });
+  async write(items: EventWrite[]): Promise<EventWriteResult> {
+    const batch = {
+      ids: items.map((i) => i.event.id),
+      eventLines: items.map((i) => copyLine(EVENT_COLUMNS.map((c) => i.event[c] as CopyValue))),
+      decisionLines: items.map((i) =>
+        i.decision ? copyLine(DECISION_COLUMNS.map((c) => i.decision?.[c] as CopyValue)) : null,
+      ),
+      eventColumns: EVENT_COLUMNS.join(', '),
+      decisionColumns: DECISION_COLUMNS.join(', '),
+    };
+    const { inserted, earlier } = await this.exclusive((pglite) => pglite.writeEvents(batch));
+    return { inserted: new Set(inserted), earlierDecisions: earlier as DecisionRow[] };
   }
 }

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -131,8 +131,4 @@ export async function openStorage(config: Config, onError: StorageErrorHandler =
     throw error;
   }
   return storage;
-}
-
-export function dataDirExists(config: Config): boolean {
-  return config.dataDir !== IN_MEMORY && existsSync(join(resolve(config.dataDir), 'pgdata'));
 }

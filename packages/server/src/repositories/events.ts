@@ -41,16 +41,6 @@ export async function listEvents(db: Executor, filter: EventFilter): Promise<Eve
   return query.orderBy('seq', 'desc').limit(filter.limit).execute();
 }
 
-export async function countEvents(db: Executor, ids: string[]): Promise<number> {
-  if (ids.length === 0) return 0;
-  const row = await db
-    .selectFrom('events')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('id', 'in', ids)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
-}
-
 export interface UserActivity {
   events: number;
   firstSeen: Date;

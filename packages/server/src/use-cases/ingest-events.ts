@@ -51,11 +51,6 @@ export function decisionView(row: DecisionRow): Decision {
   };
 }
 
-const byText =
-  <T>(key: (t: T) => string) =>
-  (a: T, b: T) =>
-    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
-
 /**
  * The decision path: validate → normalise → decide → persist event and decision together (durable
  * before the answer, written in groups) → answer. An event id seen before returns the decision

@@ -53,7 +53,12 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     // HSTS only means something over HTTPS; sent only when Warden itself terminates TLS.
     hsts: tls ? { maxAge: 31_536_000, includeSubDomains: true } : false,
     contentSecurityPolicy: {
-      directives: { 'script-src': ["'self'"], 'style-src': ["'self'", 'https:', "'unsafe-inline'"] },
+      directives: {
+        'script-src': ["'self'"],
+        'style-src': ["'self'", 'https:', "'unsafe-inline'"],
+        // Over plain HTTP, asking browsers to upgrade would break the docs page's own assets.
+        'upgrade-insecure-requests': tls ? [] : null,
+      },
     },
   });
   await app.register(swagger, {

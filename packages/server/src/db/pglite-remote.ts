@@ -55,6 +55,8 @@ export class RemotePGlite implements PGliteLike {
   >();
   private nextId = 1;
   private closed = false;
+  /** Set when the thread died: every later call fails at once instead of waiting forever. */
+  private broken: Error | null = null;
 
   private constructor(dataDir: string | null) {
     this.worker = new Worker(new URL('./pglite-worker.js', import.meta.url), { workerData: { dataDir } });
@@ -95,13 +97,14 @@ export class RemotePGlite implements PGliteLike {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.call({ op: 'close' });
+    if (!this.broken) await this.call({ op: 'close' });
     this.closed = true;
     await this.worker.terminate();
   }
 
   private call(message: Record<string, unknown>): Promise<Reply> {
     if (this.closed) return Promise.reject(new Error('The embedded database is closed'));
+    if (this.broken) return Promise.reject(this.broken);
     const id = this.nextId++;
     return new Promise<Reply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -114,6 +117,7 @@ export class RemotePGlite implements PGliteLike {
   }
 
   private failAll(error: Error): void {
+    this.broken = error;
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
   }

@@ -21,11 +21,13 @@ interface PreparedEvent {
   event: Event;
   eventRow: NewEventRow;
   decisionRow: NewDecisionRow | null;
+  /** The answer, should this copy be the one stored. */
+  decision: Decision | null;
 }
 
 interface WriteResult {
   status: 'created' | 'duplicate';
-  decision: DecisionRow | null;
+  decision: Decision | null;
 }
 
 export type BatchItemResult =
@@ -117,11 +119,7 @@ export class EventIngestor {
   private async commit(prepared: PreparedEvent): Promise<EventAck> {
     const result = await this.committer.submit(prepared);
     this.deps.observer?.ingested(prepared.event.type, result.status, result.decision?.action ?? null);
-    return {
-      event_id: prepared.event.id,
-      status: result.status,
-      decision: result.decision ? decisionView(result.decision) : null,
-    };
+    return { event_id: prepared.event.id, status: result.status, decision: result.decision };
   }
 
   private prepare(event: Event): PreparedEvent {
@@ -152,6 +150,21 @@ export class EventIngestor {
         entity_hashes: entityHashes,
       },
       decisionRow,
+      decision:
+        outcome && decisionRow
+          ? {
+              decision_id: decisionRow.id,
+              event_id: event.id,
+              action: outcome.action,
+              challenge: outcome.challenge,
+              score: outcome.score,
+              risk_level: outcome.riskLevel,
+              reasons: outcome.reasons,
+              ruleset_version: outcome.rulesetVersion,
+              model_version: outcome.modelVersion,
+              created_at: received.toISOString(),
+            }
+          : null,
     };
   }
 
@@ -187,30 +200,13 @@ export class EventIngestor {
       unique.map((u) => ({ event: u.eventRow, decision: u.decisionRow })),
     );
 
-    const stored = new Map(decisions.map((d) => [d.event_id, d]));
+    const stored = new Map(decisions.map((d) => [d.event_id, decisionView(d)]));
     return items.map((item, i) => {
-      const isFirst = firstIndex.get(item.event.id) === i;
-      if (isFirst && inserted.has(item.event.id)) {
-        return { status: 'created', decision: item.decisionRow ? materialise(item.decisionRow) : null };
-      }
+      const first = items[firstIndex.get(item.event.id) ?? i] as PreparedEvent;
       if (inserted.has(item.event.id)) {
-        const first = items[firstIndex.get(item.event.id) ?? i] as PreparedEvent;
-        return { status: 'duplicate', decision: first.decisionRow ? materialise(first.decisionRow) : null };
+        return { status: first === item ? 'created' : 'duplicate', decision: first.decision };
       }
       return { status: 'duplicate', decision: stored.get(item.event.id) ?? null };
     });
   }
-}
-
-function materialise(row: NewDecisionRow): DecisionRow {
-  return {
-    ...row,
-    reasons: JSON.parse(row.reasons),
-    features: JSON.parse(row.features),
-    challenge: row.challenge ?? null,
-    score: row.score ?? null,
-    user_id: row.user_id ?? null,
-    ruleset_version: row.ruleset_version ?? null,
-    model_version: row.model_version ?? null,
-  } as DecisionRow;
 }

@@ -13,13 +13,36 @@ function serialiseError(error) {
   return out;
 }
 
+async function copyRows(table, columns, lines) {
+  if (lines.length === 0) return;
+  await pglite.query(`copy ${table} (${columns}) from '/dev/blob'`, [], {
+    blob: new Blob([`${lines.join('\n')}\n`]),
+  });
+}
+
 /**
- * One group of events in one transaction and one message: which ids are stored already, COPY the
- * rest (each event's COPY line and its decision's come prepared from the main thread), and read
- * back the decisions of the ones stored before. Safe because this thread runs one message at a
- * time and embedded storage has one writer.
+ * One group of events in one transaction and one message (each event's COPY line and its
+ * decision's come prepared from the main thread). Most groups hold only new ids, so they are
+ * loaded straight away; when one turns out to be stored already (a unique violation), the group
+ * is written again, checking ids first. Safe because this thread runs one message at a time and
+ * embedded storage has one writer.
  */
-async function writeEvents({ ids, eventLines, decisionLines, eventColumns, decisionColumns }) {
+async function writeEvents(batch) {
+  await pglite.query('begin');
+  try {
+    await copyRows('events', batch.eventColumns, batch.eventLines);
+    await copyRows('decisions', batch.decisionColumns, batch.decisionLines.filter(Boolean));
+    await pglite.query('commit');
+    return { inserted: batch.ids, earlier: [] };
+  } catch (error) {
+    await pglite.query('rollback');
+    if (error?.code !== '23505') throw error;
+  }
+  return writeEventsCheckingIds(batch);
+}
+
+/** The same, for a group some of whose ids are stored already. */
+async function writeEventsCheckingIds({ ids, eventLines, decisionLines, eventColumns, decisionColumns }) {
   await pglite.query('begin');
   try {
     const known = await pglite.query('select id from events where id = any($1)', [ids], {

@@ -54,9 +54,9 @@ const DECISION_COLUMNS = [
 
 /**
  * For embedded storage: COPY costs PGlite about half of what a multi-row INSERT does. COPY has no
- * ON CONFLICT, so the database thread checks ids first, in the same transaction; that is safe
- * because embedded storage has exactly one writer (one process holds the data folder, and its
- * database thread runs one message at a time). The rows are turned into COPY lines here, on the
+ * ON CONFLICT, so the database thread loads a group and, on a unique violation, writes it again
+ * checking ids first (db/pglite-worker.js); that is safe because embedded storage has exactly one
+ * writer (one process holds the data folder, and its database thread runs one message at a time). The rows are turned into COPY lines here, on the
  * main thread, so the database thread only filters and loads them.
  */
 export class CopyEventWriter implements EventWriter {

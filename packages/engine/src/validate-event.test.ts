@@ -461,3 +461,19 @@ describe('bank account numbers are not taken for card numbers', () => {
     expect(result).toMatchObject({ ok: false, problem: { code: 'card_number_not_allowed' } });
   });
 });
+
+describe('NUL characters', () => {
+  it('are refused with the field that holds one, since Postgres text cannot store them', () => {
+    const result = validateEvent(
+      {
+        id: 'e1',
+        type: 'login.failed',
+        occurred_at: '2026-05-31T00:00:00Z',
+        user: { id: 'u', email: 'a\u0000@example.com' },
+      },
+      new Date('2026-06-01T00:00:00Z'),
+      { futureToleranceMs: 0 },
+    );
+    expect(result).toMatchObject({ ok: false, problem: { code: 'invalid_field', field: '/user/email' } });
+  });
+});

@@ -61,6 +61,24 @@ function problemFrom(error: ValueError): Problem {
   return { code: 'invalid_field', message: `${field}: ${error.message}`, field };
 }
 
+/** The pointer of a string (or key) holding a NUL character, if any; an explicit stack, no recursion. */
+function findNul(root: unknown): string | null {
+  const stack: [unknown, string][] = [[root, '']];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const [value, path] = item;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return path || '/';
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) {
+        const childPath = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+        if (key.includes('\u0000')) return childPath;
+        stack.push([child, childPath]);
+      }
+    }
+  }
+  return null;
+}
+
 function getPath(value: unknown, dotted: string): unknown {
   let current: unknown = value;
   for (const part of dotted.split('.')) {
@@ -88,6 +106,10 @@ export function validateEvent(input: unknown, now: Date, limits: ValidationLimit
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     return fail({ code: 'invalid_field', message: 'An event must be a JSON object', field: '/' });
   }
+  // Postgres text cannot hold a NUL character; refuse it here rather than fail at the write.
+  const nul = findNul(input);
+  if (nul)
+    return fail({ code: 'invalid_field', message: `${nul} contains a NUL character (\\u0000)`, field: nul });
   const type = (input as { type?: unknown }).type;
   if (typeof type === 'string' && !(EVENT_TYPES as readonly string[]).includes(type)) {
     return fail({

@@ -148,6 +148,13 @@ describe.each(BACKENDS)('bad input on $name gets a precise 4xx and stores nothin
       '/card_number',
     ],
     [
+      'a NUL character',
+      () => JSON.stringify({ ...paymentAttempted(), attributes: { note: 'a\u0000b' } }),
+      422,
+      'invalid_field',
+      '/attributes/note',
+    ],
+    [
       'an oversize body',
       () => JSON.stringify({ ...paymentAttempted(), attributes: { blob: 'x'.repeat(9000) } }),
       413,

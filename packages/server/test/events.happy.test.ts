@@ -54,8 +54,8 @@ describe.each(BACKENDS)('events API on $name', (backend) => {
     });
   });
 
-  it('stores text with tabs, newlines, backslashes and quotes exactly (embedded storage loads rows with COPY)', async () => {
-    const email = 'we\\ird\t"name"@exa\nmple.com\\N';
+  it('stores text with tabs, newlines, backslashes and both quotes exactly (embedded storage writes COPY lines and SQL literals)', async () => {
+    const email = 'we\\ird\t"name"@exa\nmp\'le.com\\N';
     const event = paymentAttempted({
       user: { id: 'user_escape', email },
       attributes: { note: 'a\tb\\c\r\nd' },
@@ -70,7 +70,7 @@ describe.each(BACKENDS)('events API on $name', (backend) => {
       .select(['features'])
       .where('id', '=', body.decision.decision_id)
       .executeTakeFirstOrThrow();
-    expect(row.features['email.domain']).toBe('exa\nmple.com\\n');
+    expect(row.features['email.domain']).toBe("exa\nmp'le.com\\n");
   });
 
   it('acknowledges record-only events without a decision', async () => {

@@ -12,11 +12,14 @@ export interface PGliteLike {
   close(): Promise<void>;
 }
 
-/** Events as COPY text lines, one per id, with their decisions' lines (null: no decision). */
+/**
+ * Events as COPY text lines, one per id, with their decisions as SQL value tuples
+ * (`('dec_…', …)`; null: no decision).
+ */
 export interface EventBatch {
   ids: string[];
   eventLines: string[];
-  decisionLines: (string | null)[];
+  decisionValues: (string | null)[];
   eventColumns: string;
   decisionColumns: string;
 }

@@ -17,6 +17,23 @@ function copyText(value: CopyValue): string {
   );
 }
 
+/**
+ * One value as an SQL literal. Strings are quoted with '' doubled (standard_conforming_strings is
+ * on, so backslashes are plain characters); numbers are finite numbers; nothing else is accepted.
+ */
+function sqlLiteral(value: CopyValue): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error('Not a finite number');
+    return String(value);
+  }
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (value instanceof Date) return `'${value.toISOString()}'`;
+  if (Array.isArray(value)) throw new Error('Arrays are not written as literals');
+  if (value.includes('\u0000')) throw new Error('Text with a NUL character cannot be stored');
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
 function copyLine(values: CopyValue[]): string {
   return values.map(copyText).join('\t');
 }
@@ -53,7 +70,9 @@ const DECISION_COLUMNS = [
 ] as const;
 
 /**
- * For embedded storage: COPY costs PGlite about half of what a multi-row INSERT does. COPY has no
+ * For embedded storage: COPY costs PGlite about half of what a multi-row INSERT with parameters
+ * does, and each call into PGlite has a fixed cost, so a group is one call: COPY for the events,
+ * literal values for their decisions (built by sqlLiteral below). COPY has no
  * ON CONFLICT, so the database thread loads a group and, on a unique violation, writes it again
  * checking ids first (db/pglite-worker.js); that is safe because embedded storage has exactly one
  * writer (one process holds the data folder, and its database thread runs one message at a time). The rows are turned into COPY lines here, on the
@@ -66,8 +85,10 @@ export class CopyEventWriter implements EventWriter {
     const batch = {
       ids: items.map((i) => i.event.id),
       eventLines: items.map((i) => copyLine(EVENT_COLUMNS.map((c) => i.event[c] as CopyValue))),
-      decisionLines: items.map((i) =>
-        i.decision ? copyLine(DECISION_COLUMNS.map((c) => i.decision?.[c] as CopyValue)) : null,
+      decisionValues: items.map((i) =>
+        i.decision
+          ? `(${DECISION_COLUMNS.map((c) => sqlLiteral(i.decision?.[c] as CopyValue)).join(', ')})`
+          : null,
       ),
       eventColumns: EVENT_COLUMNS.join(', '),
       decisionColumns: DECISION_COLUMNS.join(', '),

@@ -85,11 +85,13 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   await app.register(swaggerUi, { routePrefix: '/docs' });
   registerAuth(app, services.apiKeys);
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-style hooks: these run on every request, and an async hook costs a promise each time.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   // One log line per request, with no body, query or header that could hold personal data.
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     services.metrics.httpDuration.observe(
@@ -105,6 +107,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
       },
       'request',
     );
+    done();
   });
 
   await app.register(operationRoutes, { services, isDraining: () => draining });

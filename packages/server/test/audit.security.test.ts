@@ -1,17 +1,13 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, startTestApp, type TestApp } from './harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS, useTestApp } from './harness.js';
 
 describe.each(BACKENDS)('audit log on $name', (backend) => {
-  let t: TestApp;
+  const t = useTestApp(backend);
   beforeAll(async () => {
-    t = await startTestApp(backend);
     const created = await t.post('/v1/api-keys', { name: 'audited', scopes: ['events:write'] });
     await t.app.inject({ method: 'DELETE', url: `/v1/api-keys/${created.json().key.id}`, headers: t.auth() });
     await t.keyWith('events:read');
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it('records key creation and revocation, with who did it', async () => {

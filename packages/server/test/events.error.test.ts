@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, eventId, paymentAttempted, startTestApp, type TestApp } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, eventId, paymentAttempted, useTestApp } from './harness.js';
 
 describe.each(BACKENDS)('bad input on $name gets a precise 4xx and stores nothing', (backend) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(backend, { bodyLimitBytes: 8 * 1024 });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestApp(backend, { bodyLimitBytes: 8 * 1024 });
 
   const storedEvents = async () =>
     Number(

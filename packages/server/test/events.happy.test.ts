@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, eventId, paymentAttempted, startTestApp, type TestApp } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, eventId, paymentAttempted, useTestApp } from './harness.js';
 
 describe.each(BACKENDS)('events API on $name', (backend) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(backend);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestApp(backend);
 
   const post = (body: unknown, key?: string) => t.post('/v1/events', body as object, key);
 

@@ -1,24 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildApp } from '../src/http/app.js';
 import { createLogger } from '../src/logger.js';
 import { createServices } from '../src/services.js';
-import {
-  BACKENDS,
-  eventId,
-  paymentAttempted,
-  postgresBackend,
-  startTestApp,
-  type TestApp,
-} from './harness.js';
+import { BACKENDS, eventId, paymentAttempted, postgresBackend, useTestApp } from './harness.js';
 
 describe.each(BACKENDS)('idempotency on $name', (backend) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(backend);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestApp(backend);
 
   const post = (body: unknown) => t.post('/v1/events', body as object);
   const rowsFor = async (id: string) => ({

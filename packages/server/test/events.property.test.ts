@@ -1,7 +1,7 @@
 import { EVENT_TYPES } from '@warden/contracts';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, startTestApp, type TestApp } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, useTestApp } from './harness.js';
 
 const idChars = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz_-.'.split(''));
 const ident = fc.string({ unit: idChars, minLength: 1, maxLength: 24 }).map((s) => `x${s}`);
@@ -67,13 +67,7 @@ const invalidBody = fc.oneof(
 );
 
 describe.each(BACKENDS)('generated events on $name', (backend) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(backend);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestApp(backend);
 
   it('never answers 5xx, and stores every accepted event exactly once', async () => {
     const accepted = new Set<string>();

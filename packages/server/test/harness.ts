@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { type Config, loadConfig } from '../src/config.js';
 import { IN_MEMORY } from '../src/db/storage.js';
 import { buildApp } from '../src/http/app.js';
@@ -119,6 +120,26 @@ export async function startTestApp(backend: Backend, overrides: Partial<Config> 
       await store.drop();
     },
   };
+}
+
+/**
+ * Starts a test app before a describe block's tests and closes it after them. The object returned
+ * stands for that app once it has started; reading it earlier throws.
+ */
+export function useTestApp(backend: Backend, overrides: Partial<Config> = {}): TestApp {
+  let current: TestApp | undefined;
+  beforeAll(async () => {
+    current = await startTestApp(backend, overrides);
+  });
+  afterAll(async () => {
+    await current?.close();
+  });
+  return new Proxy({} as TestApp, {
+    get(_target, key) {
+      if (!current) throw new Error('The test app is used before it has started');
+      return Reflect.get(current, key);
+    },
+  });
 }
 
 let counter = 0;

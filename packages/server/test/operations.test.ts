@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { paymentAttempted, pgliteBackend, startTestApp, type TestApp } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { paymentAttempted, pgliteBackend, useTestApp } from './harness.js';
 
 describe('operations endpoints', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(pgliteBackend);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestApp(pgliteBackend);
 
   it('answers health and readiness without a key', async () => {
     expect((await t.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });

@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, paymentAttempted, startTestApp, type TestApp } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, paymentAttempted, useTestApp } from './harness.js';
 
 describe.each(BACKENDS)('security on $name', (backend) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(backend);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestApp(backend);
 
   it('needs an API key on every /v1 route', async () => {
     const routes: [string, string][] = [

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, eventId, startTestApp, type TestApp } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, eventId, useTestApp } from './harness.js';
 
 // Any text but NUL (refused at validation): quotes, backslashes, tabs, newlines, emoji, \N.
 const awkwardText = fc
@@ -15,13 +15,7 @@ const awkwardText = fc
   .filter((s) => !s.includes('\u0000'));
 
 describe.each(BACKENDS)('stored text on $name', (backend) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(backend);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestApp(backend);
 
   it('comes back exactly as sent, whatever characters it holds', async () => {
     await fc.assert(

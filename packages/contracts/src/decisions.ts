@@ -15,6 +15,13 @@ export const Reason = Type.Object(
     code: Type.String(),
     description: Type.String(),
     contribution: Type.Optional(Type.Number()),
+    rule_id: Type.Optional(Type.String()),
+    action: Type.Optional(Type.String({ description: 'For rules: the action the rule asks for' })),
+    mode: Type.Optional(
+      Type.Union([Type.Literal('active'), Type.Literal('shadow')], {
+        description: 'For rules: shadow rules are recorded, never enforced',
+      }),
+    ),
   },
   {},
 );
@@ -33,6 +40,7 @@ export const Decision = Type.Object(
     }),
     risk_level: lit(RISK_LEVELS),
     reasons: Type.Array(Reason),
+    tags: Type.Array(Type.String(), { description: 'Added by matching tag rules' }),
     ruleset_version: Type.Union([Type.Integer(), Type.Null()]),
     model_version: Type.Union([Type.String(), Type.Null()]),
     created_at: Type.String({ format: 'date-time' }),

@@ -17,6 +17,9 @@ export const ERROR_STATUS = {
   occurred_at_in_future: 422,
   card_number_not_allowed: 422,
   batch_too_large: 413,
+  invalid_expression: 422,
+  invalid_list_entry: 422,
+  invalid_csv: 422,
   invalid_cursor: 400,
   unauthenticated: 401,
   forbidden: 403,
@@ -41,6 +44,13 @@ export const ErrorBody = Type.Object(
       message: Type.String(),
       request_id: Type.String(),
       field: Type.Optional(Type.String({ description: 'JSON pointer to the offending field, when known.' })),
+      position: Type.Optional(
+        Type.Object({
+          start: Type.Integer({ description: 'Offset of the error in the expression, from 0' }),
+          end: Type.Integer(),
+        }),
+      ),
+      line: Type.Optional(Type.Integer({ description: 'The line of an uploaded file, from 1' })),
     }),
   },
   { description: 'Every error Warden returns has this shape.' },

@@ -1,4 +1,6 @@
 export * from './decisions.js';
 export * from './errors.js';
 export * from './events.js';
+export * from './lists.js';
 export * from './requirements.js';
+export * from './rules.js';

@@ -1,9 +1,15 @@
 import type { Action, ChallengeKind, Reason, RiskLevel } from '@warden/contracts';
-import { isDecisionEventType } from '@warden/contracts';
+import { DEFAULT_THRESHOLDS, isDecisionEventType } from '@warden/contracts';
+import { computeAttributes, type FeatureSnapshot, type UserFacts } from './catalogue.js';
 import type { NormalisedEvent } from './normalise.js';
-
-/** Feature values as stored with each decision, so the decision can be reproduced and audited. */
-export type FeatureSnapshot = Record<string, string | number | boolean | null>;
+import {
+  applyPolicy,
+  type CompiledRuleset,
+  celContext,
+  evaluateRules,
+  type ListSet,
+  type RuleError,
+} from './rules.js';
 
 export interface DecisionOutcome {
   action: Action;
@@ -11,60 +17,60 @@ export interface DecisionOutcome {
   score: number | null;
   riskLevel: RiskLevel;
   reasons: Reason[];
+  tags: string[];
+  /** Rules that matched, active and shadow: for hit statistics. */
+  matchedRuleIds: string[];
+  ruleErrors: RuleError[];
+  /** The rule that set the action; null when thresholds or the default did. */
+  decidedByRuleId: string | null;
   features: FeatureSnapshot;
   rulesetVersion: number | null;
   modelVersion: string | null;
 }
 
-const DAY_MS = 86_400_000;
-
-/**
- * The features every decision records. Computed on the event's own time, never the wall clock, so
- * a replay of history yields the same values.
- */
-export function baseFeatures(n: NormalisedEvent): FeatureSnapshot {
-  const { event } = n;
-  const created = event.user?.created_at ? Date.parse(event.user.created_at) : Number.NaN;
-  const hour = n.occurredAt.getUTCHours();
-  return {
-    'event.type': event.type,
-    'event.hour_utc': hour,
-    'event.weekend': [0, 6].includes(n.occurredAt.getUTCDay()),
-    'user.type': event.user?.type ?? null,
-    'user.account_age_days': Number.isNaN(created)
-      ? null
-      : Math.max(0, Math.floor((n.occurredAt.getTime() - created) / DAY_MS)),
-    'payment.amount': event.amount ?? null,
-    'payment.currency': n.currency,
-    'payment.amount_ref': n.amountRef,
-    'payment.method_type': event.payment_method?.type ?? null,
-    'session.has_ip': n.ip !== null,
-    'session.geolocation_refused': event.session?.geolocation_refused ?? null,
-    'email.domain': n.emailDomain,
-  };
+/** What a decision needs besides the event. `nowMs` only judges list expiries. */
+export interface DecisionContext {
+  ruleset: CompiledRuleset | null;
+  lists: ListSet;
+  facts: UserFacts | null;
+  nowMs: number;
 }
 
 /**
- * Decides one event. With no rules and no model yet, every decision-worthy event is allowed and
- * says so in its reasons: Warden does not pretend to have assessed what it has not.
- * Returns null for event types that are recorded but not decided.
+ * Decides one event: attributes → rules → policy. Returns null for event types that are recorded
+ * but not decided. The score stays null until a model is active, so thresholds do not apply yet.
  */
-export function decide(n: NormalisedEvent): DecisionOutcome | null {
+export function decide(n: NormalisedEvent, ctx: DecisionContext): DecisionOutcome | null {
   if (!isDecisionEventType(n.event.type)) return null;
+  const features = computeAttributes({ n, facts: ctx.facts });
+  return decideFromSnapshot(n.event.type, features, null, ctx);
+}
+
+/** The same decision from stored features: how backtests replay history. */
+export function decideFromSnapshot(
+  eventType: string,
+  features: FeatureSnapshot,
+  score: number | null,
+  ctx: Pick<DecisionContext, 'ruleset' | 'lists' | 'nowMs'>,
+): DecisionOutcome {
+  const { ruleset, lists } = ctx;
+  lists.clock.nowMs = ctx.nowMs;
+  const evaluation = ruleset
+    ? evaluateRules(ruleset, eventType, celContext(features, lists, score))
+    : { matched: [], errors: [] };
+  const policy = applyPolicy(evaluation, eventType, score, ruleset?.thresholds ?? DEFAULT_THRESHOLDS);
   return {
-    action: 'allow',
-    challenge: null,
-    score: null,
-    riskLevel: 'not_assessed',
-    reasons: [
-      {
-        kind: 'policy',
-        code: 'not_assessed',
-        description: 'No active rules or model: allowed by default',
-      },
-    ],
-    features: baseFeatures(n),
-    rulesetVersion: null,
+    action: policy.action,
+    challenge: policy.challenge,
+    score,
+    riskLevel: policy.riskLevel,
+    reasons: policy.reasons,
+    tags: policy.tags,
+    matchedRuleIds: evaluation.matched.map((r) => r.id),
+    ruleErrors: evaluation.errors,
+    decidedByRuleId: policy.decidedBy?.id ?? null,
+    features,
+    rulesetVersion: ruleset?.version ?? null,
     modelVersion: null,
   };
 }

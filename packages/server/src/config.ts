@@ -24,6 +24,7 @@ export const ConfigSchema = Type.Object(
     tlsKeyFile: Type.Optional(Type.String()),
     apiKeyCacheSeconds: Type.Integer({ minimum: 0, maximum: 300, default: 5 }),
     pgPoolSize: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+    stateRefreshMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 1000 }),
   },
   { additionalProperties: false },
 );
@@ -46,6 +47,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   tlsKeyFile: 'WARDEN_TLS_KEY_FILE',
   apiKeyCacheSeconds: 'WARDEN_API_KEY_CACHE_SECONDS',
   pgPoolSize: 'WARDEN_PG_POOL_SIZE',
+  stateRefreshMs: 'WARDEN_STATE_REFRESH_MS',
 };
 
 export class ConfigError extends Error {

@@ -8,6 +8,8 @@ export class WardenError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly field?: string,
+    /** Where in an expression or an uploaded file the problem is. */
+    readonly details?: { position?: { start: number; end: number }; line?: number },
   ) {
     super(message);
   }

@@ -1,3 +1,4 @@
+import type { DecisionOutcome } from '@warden/engine';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { IngestObserver } from './use-cases/ingest-events.js';
 
@@ -24,6 +25,19 @@ export class Metrics implements IngestObserver {
     registers: [this.registry],
   });
 
+  readonly ruleMatches = new Counter({
+    name: 'warden_rule_matches_total',
+    help: 'Rule matches by rule id and mode (active or shadow), counted when the rule ran',
+    labelNames: ['rule_id', 'mode'] as const,
+    registers: [this.registry],
+  });
+  readonly ruleErrors = new Counter({
+    name: 'warden_rule_errors_total',
+    help: 'Rules that failed at run time (the decision went on without them), by rule id',
+    labelNames: ['rule_id'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'warden_' });
   }
@@ -31,5 +45,12 @@ export class Metrics implements IngestObserver {
   ingested(type: string, status: 'created' | 'duplicate', action: string | null): void {
     this.events.inc({ type, status });
     if (action && status === 'created') this.decisions.inc({ event_type: type, action });
+  }
+
+  decided(outcome: DecisionOutcome): void {
+    for (const reason of outcome.reasons) {
+      if (reason.rule_id) this.ruleMatches.inc({ rule_id: reason.rule_id, mode: reason.mode ?? 'active' });
+    }
+    for (const error of outcome.ruleErrors) this.ruleErrors.inc({ rule_id: error.rule_id });
   }
 }

@@ -4,16 +4,23 @@ import { Keyring } from './crypto/keyring.js';
 import { resolveMasterKey } from './crypto/master-key.js';
 import type { Database } from './db/schema.js';
 import { openStorage, type Storage } from './db/storage.js';
+import { DEFAULT_LISTS, DEFAULT_RULES, DEFAULT_RULESET_THRESHOLDS } from './default-rules.js';
+import { WardenError } from './errors.js';
 import { type Clock, createIdGenerator, type IdGenerator, systemClock } from './ids.js';
 import { Metrics } from './metrics.js';
 import { createRates } from './rates.js';
 import { insertDataKey, listDataKeys } from './repositories/data-keys.js';
 import { CopyEventWriter } from './repositories/event-writer-copy.js';
 import { SqlEventWriter } from './repositories/event-writer-sql.js';
+import { latestRuleset } from './repositories/rulesets.js';
 import { ApiKeys } from './use-cases/api-keys.js';
 import { AuditLog } from './use-cases/audit.js';
+import { Backtests } from './use-cases/backtests.js';
 import { EventIngestor } from './use-cases/ingest-events.js';
+import { Lists } from './use-cases/lists.js';
+import { LiveState } from './use-cases/live-state.js';
 import { Queries } from './use-cases/queries.js';
+import { Rules } from './use-cases/rules.js';
 
 /** Everything a running Warden holds: built once at start, closed once at shutdown. */
 export interface Services {
@@ -28,6 +35,12 @@ export interface Services {
   readonly apiKeys: ApiKeys;
   readonly ingestor: EventIngestor;
   readonly queries: Queries;
+  readonly live: LiveState;
+  readonly rules: Rules;
+  readonly lists: Lists;
+  readonly backtests: Backtests;
+  /** How many list entries were loaded at start, and how long loading took. */
+  readonly loaded: { entries: number; ms: number };
   /** Set when this start created the master key file, so the operator can be told to back it up. */
   readonly masterKeyCreatedAt: string | undefined;
   close(): Promise<void>;
@@ -35,7 +48,12 @@ export interface Services {
 
 export async function createServices(
   config: Config,
-  options: { clock?: Clock; ids?: IdGenerator; onStorageError?: (error: Error) => void } = {},
+  options: {
+    clock?: Clock;
+    ids?: IdGenerator;
+    onStorageError?: (error: Error) => void;
+    onBackgroundError?: (error: unknown) => void;
+  } = {},
 ): Promise<Services> {
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? createIdGenerator(clock);
@@ -55,6 +73,27 @@ export async function createServices(
     const metrics = new Metrics();
     const audit = new AuditLog(db, keyring, clock);
     const rates = createRates(config.referenceCurrency);
+    const onError = options.onBackgroundError ?? ((error: unknown) => console.error(error));
+    const live = new LiveState(db, keyring, onError);
+    const lists = new Lists(db, live, keyring, audit, clock);
+    const rules = new Rules(db, live, audit, clock, ids);
+    await live.load();
+    if (!(await latestRuleset(db))) {
+      // First start: the default lists and rule pack, published as version 1.
+      const existing = new Set((await lists.all()).map((l) => l.name));
+      for (const list of DEFAULT_LISTS) {
+        if (!existing.has(list.name)) {
+          await lists.create(list, 'system').catch((error: unknown) => {
+            // Another node made it first.
+            if (!(error instanceof WardenError && error.code === 'conflict')) throw error;
+          });
+        }
+      }
+      await live.refresh();
+      await rules.publishInitial(DEFAULT_RULES, DEFAULT_RULESET_THRESHOLDS, 'Default rule pack');
+    }
+    const loaded = await live.load();
+    live.startPolling(config.stateRefreshMs);
     const writer = storage.embedded
       ? new CopyEventWriter(storage.embedded.exclusive)
       : new SqlEventWriter(db);
@@ -63,6 +102,7 @@ export async function createServices(
       clock,
       ids,
       rates,
+      live,
       futureToleranceMs: config.futureToleranceSeconds * 1000,
       writeConcurrency: storage.mode === 'embedded' ? 3 : Math.max(1, Math.min(4, config.pgPoolSize - 2)),
       observer: metrics,
@@ -79,8 +119,14 @@ export async function createServices(
       apiKeys: new ApiKeys(db, audit, clock, ids, config.apiKeyCacheSeconds * 1000),
       ingestor,
       queries: new Queries(db, keyring, rates),
+      live,
+      rules,
+      lists,
+      backtests: new Backtests(db, live, keyring, clock, ids, onError),
+      loaded,
       masterKeyCreatedAt: master.createdAt,
       async close() {
+        live.stop();
         await ingestor.flush();
         await storage.close();
       },

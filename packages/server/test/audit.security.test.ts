@@ -1,6 +1,10 @@
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_LISTS } from '../src/default-rules.js';
 import { BACKENDS, useTestApp } from './harness.js';
+
+/** The first start records the default lists and the default rule pack (version 1). */
+const PACK = DEFAULT_LISTS.length + 1;
 
 describe.each(BACKENDS)('audit log on $name', (backend) => {
   const t = useTestApp(backend);
@@ -16,13 +20,17 @@ describe.each(BACKENDS)('audit log on $name', (backend) => {
     const actions = res
       .json()
       .data.map((r: { action: string; actor: string }) => `${r.action} by ${r.actor}`);
-    expect(actions).toEqual([
+    expect(actions.slice(0, PACK)).toEqual([
+      ...DEFAULT_LISTS.map(() => 'list.created by system'),
+      'ruleset.published by system',
+    ]);
+    expect(actions.slice(PACK)).toEqual([
       'api_key.created by test',
       expect.stringMatching(/^api_key\.created by api_key:key_/),
       expect.stringMatching(/^api_key\.revoked by api_key:key_/),
       'api_key.created by test',
     ]);
-    expect(await t.services.audit.verify()).toMatchObject({ ok: true, rows: 4 });
+    expect(await t.services.audit.verify()).toMatchObject({ ok: true, rows: PACK + 4 });
   });
 
   it('records a configuration when it differs from the last one recorded, without secrets', async () => {
@@ -38,20 +46,24 @@ describe.each(BACKENDS)('audit log on $name', (backend) => {
     ]);
     const rows = (await t.get('/v1/audit-log')).json().data;
     expect(rows.filter((r: { action: string }) => r.action === 'config.changed')).toHaveLength(2);
-    expect(await t.services.audit.verify()).toMatchObject({ ok: true, rows: 6 });
+    expect(await t.services.audit.verify()).toMatchObject({ ok: true, rows: PACK + 6 });
     // Put the chain back as the next tests expect it.
-    await sql`delete from audit_log where seq > 4`.execute(t.services.db);
+    await sql`delete from audit_log where seq > ${PACK + 4}`.execute(t.services.db);
   });
 
   it('finds a row changed after it was written', async () => {
-    await sql`update audit_log set actor = 'someone else' where seq = 2`.execute(t.services.db);
-    expect(await t.services.audit.verify()).toMatchObject({ ok: false, rows: 1, problem: { seq: 2 } });
+    await sql`update audit_log set actor = 'someone else' where seq = ${PACK + 2}`.execute(t.services.db);
+    expect(await t.services.audit.verify()).toMatchObject({
+      ok: false,
+      rows: PACK + 1,
+      problem: { seq: PACK + 2 },
+    });
   });
 
   it('finds a row deleted from the middle, and a chain rebuilt without the key', async () => {
-    await sql`delete from audit_log where seq = 3`.execute(t.services.db);
+    await sql`delete from audit_log where seq = ${PACK + 3}`.execute(t.services.db);
     const result = await t.services.audit.verify();
     expect(result.ok).toBe(false);
-    expect(result.problem?.seq).toBeLessThanOrEqual(3);
+    expect(result.problem?.seq).toBeLessThanOrEqual(PACK + 3);
   });
 });

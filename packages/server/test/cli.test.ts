@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_LISTS } from '../src/default-rules.js';
 import { masterKey, postgresBackend } from './harness.js';
 
 const BIN = resolve(import.meta.dirname, '../bin/warden.js');
@@ -89,8 +90,9 @@ describe('the warden command on embedded storage', () => {
   it('verifies the audit log', () => {
     const result = warden(['audit', 'verify'], env);
     expect(result.code, result.err).toBe(0);
-    // Two key events (create, revoke); `serve` has not run yet, so no configuration is recorded.
-    expect(result.out).toMatch(/Audit log intact: 2 rows/);
+    // The default lists and rule pack of the first start, then two key events (create, revoke);
+    // `serve` has not run yet, so no configuration is recorded.
+    expect(result.out).toMatch(new RegExp(`Audit log intact: ${DEFAULT_LISTS.length + 1 + 2} rows`));
   });
 
   it('serves, keeps a second process off the embedded store, and stops gracefully', async () => {

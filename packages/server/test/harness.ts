@@ -8,6 +8,7 @@ import { IN_MEMORY } from '../src/db/storage.js';
 import { buildApp } from '../src/http/app.js';
 import { createLogger } from '../src/logger.js';
 import { createServices, type Services } from '../src/services.js';
+import { SNAPSHOT_CONTEXT } from '../src/use-cases/backtests.js';
 
 export const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -81,6 +82,15 @@ export interface TestApp {
   post(url: string, payload: unknown, key?: string): Promise<LightMyRequestResponse>;
   /** GET with the admin key, or the given one. */
   get(url: string, key?: string): Promise<LightMyRequestResponse>;
+  /** Any method, JSON body, with the admin key or the given one. */
+  send(
+    method: 'PATCH' | 'PUT' | 'DELETE',
+    url: string,
+    payload?: unknown,
+    key?: string,
+  ): Promise<LightMyRequestResponse>;
+  /** The feature snapshot a stored decision was made on, decrypted. */
+  snapshot(decisionId: string): Promise<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
@@ -114,6 +124,22 @@ export async function startTestApp(backend: Backend, overrides: Partial<Config> 
       }),
     get: (url, key = adminKey) =>
       app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } }),
+    send: (method, url, payload, key = adminKey) =>
+      app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${key}` },
+        ...(payload === undefined ? {} : { payload: payload as object }),
+      }),
+    async snapshot(decisionId) {
+      const row = await services.db
+        .selectFrom('decisions')
+        .select('snapshot')
+        .where('id', '=', decisionId)
+        .executeTakeFirstOrThrow();
+      if (!row.snapshot) throw new Error(`Decision ${decisionId} has no snapshot`);
+      return JSON.parse(services.keyring.decrypt(row.snapshot, SNAPSHOT_CONTEXT)) as Record<string, unknown>;
+    },
     async close() {
       await app.close();
       await services.close();

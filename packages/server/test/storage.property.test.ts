@@ -33,12 +33,8 @@ describe.each(BACKENDS)('stored text on $name', (backend) => {
           expect(res.json().error.code).toBe('card_number_not_allowed');
           return;
         }
-        const decision = await t.services.db
-          .selectFrom('decisions')
-          .select('features')
-          .where('id', '=', res.json().decision.decision_id)
-          .executeTakeFirstOrThrow();
-        expect(decision.features['email.domain']).toBe(email.trim().toLowerCase().split('@').pop());
+        const features = await t.snapshot(res.json().decision.decision_id);
+        expect(features['email.domain']).toBe(email.trim().toLowerCase().split('@').pop());
         const profile = (await t.get(`/v1/users/${userId}`)).json();
         expect(profile.profile.email).toBe(email);
       }),

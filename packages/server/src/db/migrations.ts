@@ -81,6 +81,75 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+  '0002_rules_and_lists': {
+    async up(db: Kysely<unknown>) {
+      await runStatements(
+        db,
+        `
+        alter table decisions drop column features;
+        alter table decisions add column snapshot text;
+        alter table decisions add column matched_rules text[] not null default '{}';
+        alter table decisions add column tags text[] not null default '{}';
+        alter table decisions add column rule_errors jsonb;
+        create index events_history_facts on events (seq)
+          where type in ('verification.completed', 'label', 'dispute.opened', 'fraud_alert.received');
+        create table rulesets (
+          version integer primary key,
+          rules jsonb not null,
+          thresholds jsonb not null,
+          note text,
+          published_by text not null,
+          published_at timestamptz not null
+        );
+        create table ruleset_draft (
+          id smallint primary key check (id = 1),
+          rules jsonb not null,
+          thresholds jsonb not null,
+          based_on integer,
+          updated_by text not null,
+          updated_at timestamptz not null
+        );
+        create table lists (
+          name text primary key,
+          kind text not null,
+          type text not null,
+          description text not null,
+          created_by text not null,
+          created_at timestamptz not null
+        );
+        create sequence list_entries_seq;
+        create table list_entries (
+          list_name text not null references lists (name) on delete cascade,
+          value_index text not null,
+          payload text not null,
+          source text not null,
+          added_by text not null,
+          added_at timestamptz not null,
+          expires_at timestamptz,
+          deleted_at timestamptz,
+          seq bigint not null default nextval('list_entries_seq'),
+          primary key (list_name, value_index)
+        );
+        create index list_entries_by_seq on list_entries (seq);
+        create table backtests (
+          id text primary key,
+          status text not null,
+          ruleset text not null,
+          from_at timestamptz not null,
+          to_at timestamptz not null,
+          processed bigint not null,
+          total bigint not null,
+          report jsonb,
+          error text,
+          created_by text not null,
+          created_at timestamptz not null,
+          updated_at timestamptz not null,
+          finished_at timestamptz
+        )
+      `,
+      );
+    },
+  },
 };
 
 class CodeMigrationProvider implements MigrationProvider {

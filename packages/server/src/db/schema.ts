@@ -32,7 +32,11 @@ export interface DecisionsTable {
   score: number | null;
   risk_level: string;
   reasons: Json<unknown>;
-  features: Json<Record<string, unknown>>;
+  /** The feature snapshot the decision was made on, encrypted: it holds personal data. */
+  snapshot: string | null;
+  matched_rules: string[];
+  tags: string[];
+  rule_errors: Json<unknown> | null;
   ruleset_version: number | null;
   model_version: string | null;
   occurred_at: Timestamp;
@@ -69,7 +73,71 @@ export interface DataKeysTable {
   retired_at: Timestamp | null;
 }
 
+export interface RulesetsTable {
+  version: number;
+  rules: Json<unknown>;
+  thresholds: Json<unknown>;
+  note: string | null;
+  published_by: string;
+  published_at: Timestamp;
+}
+
+export interface RulesetDraftTable {
+  id: number;
+  rules: Json<unknown>;
+  thresholds: Json<unknown>;
+  based_on: number | null;
+  updated_by: string;
+  updated_at: Timestamp;
+}
+
+export interface ListsTable {
+  name: string;
+  kind: string;
+  type: string;
+  description: string;
+  created_by: string;
+  created_at: Timestamp;
+}
+
+export interface ListEntriesTable {
+  list_name: string;
+  /** Blind index of the normalised value: unique per list without storing the value in clear. */
+  value_index: string;
+  /** {value, reason}, encrypted. */
+  payload: string;
+  source: string;
+  added_by: string;
+  added_at: Timestamp;
+  expires_at: Timestamp | null;
+  deleted_at: Timestamp | null;
+  /** Bumped on every change, so other nodes can follow the changes in order. */
+  seq: Generated<Int8>;
+}
+
+export interface BacktestsTable {
+  id: string;
+  status: string;
+  ruleset: string;
+  from_at: Timestamp;
+  to_at: Timestamp;
+  processed: Int8;
+  total: Int8;
+  report: Json<unknown> | null;
+  error: string | null;
+  created_by: string;
+  created_at: Timestamp;
+  /** Moves while the job runs: a running job that stopped moving was cut off by a restart. */
+  updated_at: Timestamp;
+  finished_at: Timestamp | null;
+}
+
 export interface Database {
+  rulesets: RulesetsTable;
+  ruleset_draft: RulesetDraftTable;
+  lists: ListsTable;
+  list_entries: ListEntriesTable;
+  backtests: BacktestsTable;
   events: EventsTable;
   decisions: DecisionsTable;
   api_keys: ApiKeysTable;

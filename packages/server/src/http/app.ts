@@ -9,8 +9,10 @@ import { registerAuth } from './auth.js';
 import { registerErrorHandling } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { eventRoutes } from './routes/events.js';
+import { listRoutes } from './routes/lists.js';
 import { operationRoutes } from './routes/operations.js';
 import { readRoutes } from './routes/reads.js';
+import { ruleRoutes } from './routes/rules.js';
 import { registerValidation } from './validation.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -114,6 +116,8 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   await app.register(eventRoutes, { services });
   await app.register(readRoutes, { services });
   await app.register(adminRoutes, { services });
+  await app.register(ruleRoutes, { services });
+  await app.register(listRoutes, { services });
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs'));
   return {
     app,

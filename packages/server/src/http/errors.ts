@@ -60,6 +60,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
           message: known.message,
           request_id: request.id,
           ...(known.field ? { field: known.field } : {}),
+          ...known.details,
         },
       });
     }

@@ -1,4 +1,5 @@
 import type { Insertable, Selectable } from 'kysely';
+import { sql } from 'kysely';
 import { chunks, type Executor } from '../db/executor.js';
 import type { DecisionsTable } from '../db/schema.js';
 
@@ -36,5 +37,55 @@ export async function recentDecisionsOfUser(
     .where('e.user_id', '=', userId)
     .orderBy('e.seq', 'desc')
     .limit(limit)
+    .execute();
+}
+
+export type ReplayRow = Pick<
+  DecisionRow,
+  'id' | 'event_id' | 'event_type' | 'user_id' | 'action' | 'score' | 'snapshot'
+>;
+
+/** Decisions that occurred in [from, to), page by page in id order: what backtests replay. */
+export async function decisionsForReplay(
+  db: Executor,
+  from: Date,
+  to: Date,
+  afterId: string | null,
+  limit: number,
+): Promise<ReplayRow[]> {
+  let q = db
+    .selectFrom('decisions')
+    .select(['id', 'event_id', 'event_type', 'user_id', 'action', 'score', 'snapshot'])
+    .where('occurred_at', '>=', from)
+    .where('occurred_at', '<', to)
+    .orderBy('id')
+    .limit(limit);
+  if (afterId) q = q.where('id', '>', afterId);
+  return q.execute();
+}
+
+export async function countDecisions(db: Executor, from: Date, to: Date): Promise<number> {
+  const row = await db
+    .selectFrom('decisions')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('occurred_at', '>=', from)
+    .where('occurred_at', '<', to)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** Decisions in which a rule matched (active or shadow), for its hit statistics. */
+export async function decisionsMatching(
+  db: Executor,
+  ruleId: string,
+  from: Date,
+  to: Date,
+): Promise<Pick<DecisionRow, 'event_id' | 'user_id' | 'occurred_at'>[]> {
+  return db
+    .selectFrom('decisions')
+    .select(['event_id', 'user_id', 'occurred_at'])
+    .where(sql<boolean>`matched_rules @> array[${ruleId}]::text[]`)
+    .where('occurred_at', '>=', from)
+    .where('occurred_at', '<', to)
     .execute();
 }

@@ -29,7 +29,9 @@ function sqlLiteral(value: CopyValue): string {
   }
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (value instanceof Date) return `'${value.toISOString()}'`;
-  if (Array.isArray(value)) throw new Error('Arrays are not written as literals');
+  if (Array.isArray(value)) {
+    return value.length ? `array[${value.map(sqlLiteral).join(', ')}]::text[]` : `'{}'::text[]`;
+  }
   if (value.includes('\u0000')) throw new Error('Text with a NUL character cannot be stored');
   return `'${value.replaceAll("'", "''")}'`;
 }
@@ -62,7 +64,10 @@ const DECISION_COLUMNS = [
   'score',
   'risk_level',
   'reasons',
-  'features',
+  'snapshot',
+  'matched_rules',
+  'tags',
+  'rule_errors',
   'ruleset_version',
   'model_version',
   'occurred_at',

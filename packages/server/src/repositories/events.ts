@@ -86,3 +86,33 @@ export async function otherUsersOf(
   for (const row of rows.rows) counts.set(row.hash, Number(row.n));
   return counts;
 }
+
+/** Types whose history the rules need read back: verifications (user state) and labels. */
+export const HISTORY_FACT_TYPES = [
+  'verification.completed',
+  'label',
+  'dispute.opened',
+  'fraud_alert.received',
+] as const;
+
+/**
+ * Events of the given history-fact types stored after a seq (served by a small partial index).
+ * Seqs are taken at insert, so a poller re-reads a little behind its mark: a transaction that took
+ * a seq earlier can commit later.
+ */
+export async function historyFactsSince(
+  db: Executor,
+  types: readonly string[],
+  afterSeq: number,
+  limit: number,
+): Promise<Pick<EventRow, 'seq' | 'type' | 'user_id' | 'occurred_at' | 'payload'>[]> {
+  return db
+    .selectFrom('events')
+    .select(['seq', 'type', 'user_id', 'occurred_at', 'payload'])
+    .where('type', 'in', [...HISTORY_FACT_TYPES])
+    .where('type', 'in', [...types])
+    .where('seq', '>', afterSeq)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+}

@@ -20,6 +20,10 @@ export const SCOPES = [
   'decisions:read',
   'users:read',
   'metrics:read',
+  'rules:read',
+  'rules:write',
+  'lists:read',
+  'lists:write',
   'admin',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -56,7 +60,12 @@ function view(row: ApiKeyRow): ApiKeyView {
   };
 }
 
+/** Who may change rules or lists may also read them. */
+const IMPLIED: Partial<Record<Scope, Scope>> = { 'rules:read': 'rules:write', 'lists:read': 'lists:write' };
+
 export function hasScope(principal: Principal, scope: Scope): boolean {
+  const implied = IMPLIED[scope];
+  if (implied && principal.scopes.includes(implied)) return true;
   return principal.scopes.includes('admin') || principal.scopes.includes(scope);
 }
 

@@ -15,6 +15,8 @@ import type { Clock, IdGenerator } from '../ids.js';
 import type { DecisionRow, NewDecisionRow } from '../repositories/decisions.js';
 import type { EventWriter } from '../repositories/event-writer.js';
 import type { NewEventRow } from '../repositories/events.js';
+import { SNAPSHOT_CONTEXT } from './backtests.js';
+import type { LiveState } from './live-state.js';
 
 /** What one event becomes before it is written: its rows, ready, encrypted where personal. */
 interface PreparedEvent {
@@ -36,6 +38,7 @@ export type BatchItemResult =
 
 export interface IngestObserver {
   ingested(type: string, status: 'created' | 'duplicate', action: string | null): void;
+  decided(outcome: DecisionOutcome): void;
 }
 
 export function decisionView(row: DecisionRow): Decision {
@@ -47,6 +50,7 @@ export function decisionView(row: DecisionRow): Decision {
     score: row.score,
     risk_level: row.risk_level as Decision['risk_level'],
     reasons: row.reasons as Decision['reasons'],
+    tags: row.tags,
     ruleset_version: row.ruleset_version,
     model_version: row.model_version,
     created_at: new Date(row.created_at).toISOString(),
@@ -68,6 +72,7 @@ export class EventIngestor {
       clock: Clock;
       ids: IdGenerator;
       rates: RatesPort;
+      live: LiveState;
       futureToleranceMs: number;
       writeConcurrency: number;
       observer?: IngestObserver;
@@ -119,15 +124,22 @@ export class EventIngestor {
   private async commit(prepared: PreparedEvent): Promise<EventAck> {
     const result = await this.committer.submit(prepared);
     this.deps.observer?.ingested(prepared.event.type, result.status, result.decision?.action ?? null);
+    if (result.status === 'created') this.deps.live.observe(prepared.event);
     return { event_id: prepared.event.id, status: result.status, decision: result.decision };
   }
 
   private prepare(event: Event): PreparedEvent {
-    const { keyring, clock, ids, rates } = this.deps;
+    const { keyring, clock, ids, rates, live } = this.deps;
     const normalised = normaliseEvent(event, rates);
-    const outcome = decide(normalised);
     const received = clock.now();
     const userId = event.user?.id ?? null;
+    const outcome = decide(normalised, {
+      ruleset: live.ruleset,
+      lists: live.listsView,
+      facts: live.factsOf(event.user?.id),
+      nowMs: received.getTime(),
+    });
+    if (outcome) this.deps.observer?.decided(outcome);
     const decisionRow = outcome ? this.decisionRow(normalised, outcome, ids.next('dec'), received) : null;
     // The event log is the only thing written: who used what, and who else used it, is read
     // back from it through these blind indexes (see Queries.user).
@@ -160,6 +172,7 @@ export class EventIngestor {
               score: outcome.score,
               risk_level: outcome.riskLevel,
               reasons: outcome.reasons,
+              tags: outcome.tags,
               ruleset_version: outcome.rulesetVersion,
               model_version: outcome.modelVersion,
               created_at: received.toISOString(),
@@ -179,7 +192,10 @@ export class EventIngestor {
       score: outcome.score,
       risk_level: outcome.riskLevel,
       reasons: JSON.stringify(outcome.reasons),
-      features: JSON.stringify(outcome.features),
+      snapshot: this.deps.keyring.encrypt(JSON.stringify(outcome.features), SNAPSHOT_CONTEXT),
+      matched_rules: outcome.matchedRuleIds,
+      tags: outcome.tags,
+      rule_errors: outcome.ruleErrors.length ? JSON.stringify(outcome.ruleErrors) : null,
       ruleset_version: outcome.rulesetVersion,
       model_version: outcome.modelVersion,
       occurred_at: n.occurredAt,

@@ -1,0 +1,277 @@
+import type { Event, Rule, RulesetThresholds } from '@warden/contracts';
+import {
+  type CompiledRuleset,
+  compileRuleset,
+  ListIndex,
+  type ListKind,
+  ListSet,
+  RuleEnvironment,
+  type UserFacts,
+  type VerificationKind,
+  type VerificationStatus,
+} from '@warden/engine';
+import type { Kysely } from 'kysely';
+import type { Keyring } from '../crypto/keyring.js';
+import type { Database } from '../db/schema.js';
+import { historyFactsSince } from '../repositories/events.js';
+import { allLists, entriesChangedSince, type ListEntryRow, type ListRow } from '../repositories/lists.js';
+import { latestRuleset, type RulesetRow } from '../repositories/rulesets.js';
+
+export const LIST_PAYLOAD_CONTEXT = 'list_entries.payload';
+/** How far behind its mark a follower re-reads: more than the rows one commit can hold. */
+const SEQ_OVERLAP = 5000;
+const PAGE = 20_000;
+
+/**
+ * Follows a table by a seq taken at insert. Seqs are taken before commit, so a row with a lower
+ * seq can become visible after a higher one: the follower re-reads a window behind its mark and
+ * skips the seqs it already applied.
+ */
+class SeqFollower {
+  private mark = 0;
+  private applied = new Set<number>();
+
+  async follow<T extends { seq: number }>(
+    read: (afterSeq: number, limit: number) => Promise<T[]>,
+    apply: (row: T) => void,
+  ): Promise<void> {
+    let from = Math.max(0, this.mark - SEQ_OVERLAP);
+    for (;;) {
+      const rows = await read(from, PAGE);
+      for (const row of rows) {
+        if (this.applied.has(row.seq)) continue;
+        apply(row);
+        this.applied.add(row.seq);
+        if (row.seq > this.mark) this.mark = row.seq;
+      }
+      const last = rows.at(-1);
+      if (!last || rows.length < PAGE) break;
+      from = last.seq;
+    }
+    if (this.applied.size > 4 * SEQ_OVERLAP) {
+      const floor = this.mark - SEQ_OVERLAP;
+      this.applied = new Set([...this.applied].filter((seq) => seq > floor));
+    }
+  }
+}
+
+export interface ListEntryPayload {
+  value: string;
+  reason: string | null;
+}
+
+interface HeldList {
+  row: ListRow;
+  index: ListIndex;
+}
+
+interface FactCell {
+  status: VerificationStatus;
+  at: number;
+}
+
+/**
+ * What decisions read besides the event: the live ruleset (compiled), the lists (in memory), and
+ * each user's verification state. Loaded at start and kept current by polling the database, so
+ * every node sees a change within one refresh interval; a change made on this node applies at once.
+ */
+export class LiveState {
+  private lists = new Map<string, HeldList>();
+  private listSet = new ListSet();
+  private env = new RuleEnvironment([]);
+  private rulesetRow: RulesetRow | null = null;
+  private compiled: CompiledRuleset | null = null;
+  private entryFollower = new SeqFollower();
+  private readonly factFollower = new SeqFollower();
+  private readonly facts = new Map<string, Map<VerificationKind, FactCell>>();
+  private timer: NodeJS.Timeout | null = null;
+  private refreshing: Promise<void> | null = null;
+  /** A ruleset that stopped compiling (a list it used vanished) is kept out, and said so here. */
+  problem: string | null = null;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly keyring: Keyring,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  get ruleset(): CompiledRuleset | null {
+    return this.compiled;
+  }
+
+  get listsView(): ListSet {
+    return this.listSet;
+  }
+
+  get environment(): RuleEnvironment {
+    return this.env;
+  }
+
+  listKind(name: string): ListKind | undefined {
+    return this.lists.get(name)?.index.kind;
+  }
+
+  liveEntries(name: string): number {
+    return this.lists.get(name)?.index.size ?? 0;
+  }
+
+  factsOf(userId: string | undefined): UserFacts | null {
+    const cells = userId ? this.facts.get(userId) : undefined;
+    if (!cells) return null;
+    const verifications: UserFacts['verifications'] = {};
+    for (const [kind, cell] of cells) verifications[kind] = cell.status;
+    return { verifications };
+  }
+
+  /** Loads everything; says how many list entries it holds and how long that took. */
+  async load(): Promise<{ entries: number; ms: number }> {
+    const started = performance.now();
+    await this.refresh();
+    let entries = 0;
+    for (const held of this.lists.values()) entries += held.index.size;
+    return { entries, ms: Math.round(performance.now() - started) };
+  }
+
+  /** Follows changes other nodes make, every `refreshMs`. */
+  startPolling(refreshMs: number): void {
+    this.timer = setInterval(() => {
+      this.refresh().catch(this.onError);
+    }, refreshMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Reads what changed since the last refresh; concurrent callers share one pass. */
+  refresh(): Promise<void> {
+    if (!this.refreshing) {
+      this.refreshing = this.refreshOnce().finally(() => {
+        this.refreshing = null;
+      });
+    }
+    return this.refreshing;
+  }
+
+  /** Applies a verification this node just stored, before the next refresh would. */
+  observe(event: Event): void {
+    if (event.type === 'verification.completed' && event.user && event.verification) {
+      this.setFact(
+        event.user.id,
+        event.verification.kind as VerificationKind,
+        event.verification.status,
+        Date.parse(event.occurred_at),
+      );
+    }
+  }
+
+  private async refreshOnce(): Promise<void> {
+    const listsChanged = await this.refreshLists();
+    await this.refreshEntries();
+    await this.refreshRuleset(listsChanged);
+    await this.refreshFacts();
+  }
+
+  private async refreshLists(): Promise<boolean> {
+    const rows = await allLists(this.db);
+    const seen = new Set(rows.map((r) => r.name));
+    let changed = false;
+    for (const name of [...this.lists.keys()]) {
+      if (!seen.has(name)) {
+        this.lists.delete(name);
+        changed = true;
+      }
+    }
+    for (const row of rows) {
+      const held = this.lists.get(row.name);
+      // A list deleted and made again under the same name starts empty.
+      if (!held || new Date(held.row.created_at).getTime() !== new Date(row.created_at).getTime()) {
+        this.lists.set(row.name, { row, index: new ListIndex(row.kind as ListKind) });
+        changed = true;
+        // Its entries are read again from the start.
+        if (held) this.entryFollower = new SeqFollower();
+      }
+    }
+    if (changed) {
+      const set = new ListSet();
+      for (const [name, held] of this.lists) set.add(name, held.index.kind, held.index);
+      this.listSet = set;
+      this.env = new RuleEnvironment(set.names);
+    }
+    return changed;
+  }
+
+  private async refreshEntries(): Promise<void> {
+    await this.entryFollower.follow(
+      (after, limit) => entriesChangedSince(this.db, after, limit),
+      (row) => this.applyEntry(row),
+    );
+  }
+
+  /** Applies one stored entry (current state of the row), whatever was applied before. */
+  applyEntry(row: ListEntryRow): void {
+    const held = this.lists.get(row.list_name);
+    if (!held) return;
+    const { value } = JSON.parse(this.keyring.decrypt(row.payload, LIST_PAYLOAD_CONTEXT)) as ListEntryPayload;
+    if (row.deleted_at) held.index.delete(value);
+    else held.index.set(value, row.expires_at ? new Date(row.expires_at).getTime() : null);
+  }
+
+  private async refreshRuleset(listsChanged: boolean): Promise<void> {
+    const row = await latestRuleset(this.db);
+    if (!row) return;
+    if (!listsChanged && this.rulesetRow?.version === row.version) return;
+    this.useRuleset(row);
+  }
+
+  /** Makes a stored ruleset the live one (after publish on this node, or when another node did). */
+  useRuleset(row: RulesetRow): void {
+    const compiled = compileRuleset(
+      this.env,
+      row.version,
+      row.rules as Rule[],
+      row.thresholds as RulesetThresholds,
+    );
+    this.rulesetRow = row;
+    if (compiled.ok) {
+      this.compiled = compiled.ruleset;
+      this.problem = null;
+    } else {
+      // Keep deciding with the last good ruleset, and say why the new one is not live.
+      this.problem = `Ruleset ${row.version} does not compile: ${compiled.problems.map((p) => `${p.name}: ${p.message}`).join('; ')}`;
+      this.onError(new Error(this.problem));
+    }
+  }
+
+  private async refreshFacts(): Promise<void> {
+    await this.factFollower.follow(
+      (after, limit) => historyFactsSince(this.db, ['verification.completed'], after, limit),
+      (row) => {
+        if (!row.user_id) return;
+        const event = JSON.parse(this.keyring.decrypt(row.payload, 'events.payload')) as Event;
+        if (event.verification) {
+          const at = new Date(row.occurred_at).getTime();
+          this.setFact(
+            row.user_id,
+            event.verification.kind as VerificationKind,
+            event.verification.status,
+            at,
+          );
+        }
+      },
+    );
+  }
+
+  /** The newest verification by event time wins, so re-reading old rows changes nothing. */
+  private setFact(userId: string, kind: VerificationKind, status: VerificationStatus, at: number): void {
+    let cells = this.facts.get(userId);
+    if (!cells) {
+      cells = new Map();
+      this.facts.set(userId, cells);
+    }
+    const cell = cells.get(kind);
+    if (!cell || at > cell.at || (at === cell.at && status === 'passed')) cells.set(kind, { status, at });
+  }
+}

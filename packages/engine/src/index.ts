@@ -1,5 +1,6 @@
 export * from './card-number.js';
 export * from './catalogue.js';
+export * from './catalogue-doc.js';
 export * from './currencies.js';
 export * from './decide.js';
 export * from './entities.js';

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_RULES } from '../src/default-rules.js';
+import { eventId, paymentAttempted, pgliteBackend, useTestApp } from './harness.js';
+
+/**
+ * Guarantee: every rule of the default pack fires on the case it is for, with its own action and
+ * reason, and stays quiet on a near miss. A rule added to the pack without a case here fails.
+ */
+describe('the default rule pack', () => {
+  const t = useTestApp(pgliteBackend);
+  const add = async (list: string, value: string) =>
+    expect((await t.post(`/v1/lists/${list}/entries`, { value })).statusCode).toBe(201);
+  const now = () => new Date(Date.now() - 1000).toISOString();
+  const payout = (patch: Record<string, unknown> = {}) => ({
+    id: eventId('po'),
+    type: 'payout.requested',
+    occurred_at: now(),
+    user: { id: 'u_payout', created_at: '2025-01-01T00:00:00Z' },
+    amount: 150_000,
+    currency: 'EUR',
+    ...patch,
+  });
+
+  const cases: Record<string, { setup?: () => Promise<void>; hit: object; miss: object; action: string }> = {
+    rule_default_trusted_user: {
+      setup: async () => {
+        await add('trusted_users', 'u_trusted');
+        await add('blocked_emails', 'trusted@example.com');
+      },
+      // Trusted beats a block-list hit: an allow rule ends evaluation.
+      hit: paymentAttempted({ user: { id: 'u_trusted', email: 'trusted@example.com' } }),
+      miss: paymentAttempted({ user: { id: 'u_other', email: 'trusted@example.com' } }),
+      action: 'allow',
+    },
+    rule_default_blocked_email: {
+      setup: () => add('blocked_emails', 'bad@example.com'),
+      hit: paymentAttempted({ user: { id: 'u1', email: 'Bad@Example.com' } }),
+      miss: paymentAttempted({ user: { id: 'u1', email: 'good@example.com' } }),
+      action: 'block',
+    },
+    rule_default_blocked_ip: {
+      setup: () => add('blocked_ips', '2001:db8:bad::/48'),
+      hit: paymentAttempted({ session: { ip: '2001:db8:bad::17' } }),
+      miss: paymentAttempted({ session: { ip: '2001:db8:600d::17' } }),
+      action: 'block',
+    },
+    rule_default_blocked_card: {
+      setup: () => add('blocked_cards', 'fp_stolen'),
+      hit: paymentAttempted({ payment_method: { type: 'card', fingerprint: 'fp_stolen' } }),
+      miss: paymentAttempted({ payment_method: { type: 'card', fingerprint: 'fp_fine' } }),
+      action: 'block',
+    },
+    rule_default_blocked_device: {
+      setup: () => add('blocked_devices', 'dev_farm_1'),
+      hit: paymentAttempted({ session: { device_id: 'dev_farm_1' } }),
+      miss: paymentAttempted({ session: { device_id: 'dev_home' } }),
+      action: 'block',
+    },
+    rule_default_blocked_user: {
+      setup: () => add('blocked_users', 'u_banned'),
+      hit: paymentAttempted({ user: { id: 'u_banned' } }),
+      miss: paymentAttempted({ user: { id: 'u_fine' } }),
+      action: 'block',
+    },
+    rule_default_blocked_account_number: {
+      setup: () => add('blocked_account_numbers', 'ES91 2100 0418 4502 0005 1332'),
+      hit: payout({ payment_method: { type: 'bank_account', iban: 'es9121000418450200051332' } }),
+      miss: payout({ payment_method: { type: 'bank_account', iban: 'DE89370400440532013000' } }),
+      action: 'block',
+    },
+    rule_default_countries_disagree: {
+      hit: paymentAttempted({ amount: 90_000, payment_method: { type: 'card', country: 'US' } }),
+      miss: paymentAttempted({ amount: 9_000, payment_method: { type: 'card', country: 'US' } }),
+      action: 'review',
+    },
+    rule_default_anonymizer_ip: {
+      setup: () => add('tor_exits', '185.220.101.0/24'),
+      hit: paymentAttempted({ session: { ip: '185.220.101.33' } }),
+      miss: paymentAttempted({ session: { ip: '185.220.102.33' } }),
+      action: 'review',
+    },
+    rule_default_disposable_email: {
+      setup: () => add('disposable_email_domains', 'mailinator.com'),
+      hit: paymentAttempted({ user: { id: 'u2', email: 'x@MAILINATOR.com' } }),
+      miss: paymentAttempted({ user: { id: 'u2', email: 'x@example.com' } }),
+      action: 'review',
+    },
+    rule_default_unverified_payout: {
+      hit: payout(),
+      miss: payout({ amount: 5_000 }),
+      action: 'challenge',
+    },
+    rule_default_risky_new_account: {
+      // Needs a score: with no model active it must never fire.
+      hit: paymentAttempted({
+        user: { id: 'u_new', created_at: new Date(Date.now() - 3_600_000).toISOString() },
+      }),
+      miss: paymentAttempted({
+        user: { id: 'u_new', created_at: new Date(Date.now() - 3_600_000).toISOString() },
+      }),
+      action: 'none until a model is active',
+    },
+  };
+
+  it('has a case for every rule in the pack', () => {
+    expect(Object.keys(cases).sort()).toEqual(DEFAULT_RULES.map((r) => r.id).sort());
+  });
+
+  it.each(DEFAULT_RULES.map((r) => [r.id]))('%s fires on its case and not on the near miss', async (id) => {
+    const c = cases[id];
+    if (!c) throw new Error(`No case for ${id}`);
+    await c.setup?.();
+    const hit = (await t.post('/v1/events', c.hit)).json().decision;
+    const miss = (await t.post('/v1/events', c.miss)).json().decision;
+    const matched = (d: { reasons: { rule_id?: string }[] }) => d.reasons.some((r) => r.rule_id === id);
+    expect(matched(miss)).toBe(false);
+    if (id === 'rule_default_risky_new_account') {
+      expect(matched(hit)).toBe(false);
+      return;
+    }
+    expect(matched(hit)).toBe(true);
+    expect(hit.action).toBe(c.action);
+  });
+});

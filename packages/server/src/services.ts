@@ -126,7 +126,7 @@ export async function createServices(
       loaded,
       masterKeyCreatedAt: master.createdAt,
       async close() {
-        live.stop();
+        await live.stop();
         await ingestor.flush();
         await storage.close();
       },

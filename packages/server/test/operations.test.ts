@@ -28,6 +28,11 @@ describe('operations endpoints', () => {
       '/v1/decisions/{id}',
       '/v1/users/{id}',
       '/v1/api-keys',
+      '/v1/rules',
+      '/v1/rulesets/draft/publish',
+      '/v1/backtests',
+      '/v1/lists/{name}/import',
+      '/v1/attributes',
     ]) {
       expect(doc.paths[path], path).toBeDefined();
     }

@@ -79,6 +79,11 @@ export async function buildApp(services: Services, options: AppOptions): Promise
         { name: 'events', description: 'Send events and read them back' },
         { name: 'decisions', description: 'Decisions Warden made' },
         { name: 'users', description: 'Users and what links them' },
+        {
+          name: 'rules',
+          description: 'Rules, rulesets, backtests and the attribute catalogue (docs/rules.md)',
+        },
+        { name: 'lists', description: 'Allow and block lists and their entries, with CSV import and export' },
         { name: 'admin', description: 'API keys and the audit log' },
         { name: 'operations', description: 'Health, readiness and metrics' },
       ],

@@ -140,9 +140,11 @@ export class LiveState {
     this.timer.unref();
   }
 
-  stop(): void {
+  /** Stops following changes, once a refresh under way has finished (before storage closes). */
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    await this.refreshing?.catch(() => {});
   }
 
   /** Reads what changed since the last refresh; concurrent callers share one pass. */

@@ -31,8 +31,9 @@ export const eventRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
         summary: 'Send one event; decision-worthy types are answered with a decision',
         description:
           'Decision-worthy types: account.created, account.updated, login.succeeded, login.failed, ' +
-          'payment.attempted, order.created, payout.requested. Until rules and a model are active, every ' +
-          'decision is `allow` with `score: null` and `risk_level: not_assessed`. Sending an `id` seen before ' +
+          'payment.attempted, order.created, payout.requested. The live ruleset decides (see /v1/rules); ' +
+          'until a model is active `score` is null and `risk_level` is `not_assessed`, and an event no rule ' +
+          'matched is `allow` with the reason `not_assessed`. Sending an `id` seen before ' +
           'returns the original decision with `status: duplicate` and changes nothing.',
         body: Event,
         response: { 200: EventAck, ...errors },

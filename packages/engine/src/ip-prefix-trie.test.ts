@@ -91,6 +91,43 @@ describe('readIpAddress reads canonical addresses into words without allocating'
     );
   });
 
+  it('property: whatever readIpAddress takes, normaliseIp takes too and gives the text formatIpAddress gives', () => {
+    // Lists read plain addresses themselves and leave the rest to normaliseIp: both must agree.
+    const candidates = fc.oneof(
+      fc.ipV4(),
+      fc.ipV4Extended(),
+      fc.ipV6(),
+      fc.ipV6().map((ip) => ip.toUpperCase()),
+      fc.stringMatching(/^[0-9a-fA-F:.]{0,45}$/),
+      fc
+        .array(fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff })), { minLength: 8, maxLength: 8 })
+        .map((groups) => groups.map((g) => g.toString(16).padStart(4, '0')).join(':')),
+    );
+    let read4 = 0;
+    let read6 = 0;
+    fc.assert(
+      fc.property(candidates, (text) => {
+        const parsed = read(text);
+        if (parsed === null) return;
+        if (parsed.family === 4) read4++;
+        else read6++;
+        expect(formatIpAddress(parsed.family, parsed.words)).toBe(normaliseIp(text));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(read4).toBeGreaterThan(100);
+    expect(read6).toBeGreaterThan(100);
+  });
+
+  it('formats IPv6 as RFC 5952 says: first longest zero run compressed, a single zero group kept', () => {
+    expect(formatIpAddress(6, [0x20010db8, 0, 0x00010000, 1])).toBe('2001:db8::1:0:0:1');
+    expect(formatIpAddress(6, [0x20010000, 0x00000001, 0, 1])).toBe('2001:0:0:1::1');
+    expect(formatIpAddress(6, [0x20010db8, 0x00000001, 0x00010001, 0x00010001])).toBe('2001:db8:0:1:1:1:1:1');
+    expect(formatIpAddress(6, [0, 0, 0, 0])).toBe('::');
+    expect(formatIpAddress(6, [0x00010002, 0x00030004, 0x00050006, 0x00070000])).toBe('1:2:3:4:5:6:7:0');
+    expect(formatIpAddress(6, [0, 0, 0xffff, 0x01020304])).toBe('::ffff:102:304');
+  });
+
   it('formats signed words like unsigned ones', () => {
     expect(formatIpAddress(4, [-1])).toBe('255.255.255.255');
     expect(formatIpAddress(6, [0x20010db8 | 0, 0, 0, -1])).toBe('2001:db8::ffff:ffff');

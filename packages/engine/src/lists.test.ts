@@ -1,3 +1,4 @@
+import { LIST_KIND_NAMES } from '@warden/contracts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,6 +9,7 @@ import {
   normaliseListValue,
   normaliseLookupValue,
 } from './lists.js';
+import { normaliseIp } from './normalise.js';
 
 /**
  * Guarantees protected here: a listed value matches the same value seen in an event however
@@ -35,6 +37,10 @@ describe('LIST_KINDS', () => {
     for (const kind of LIST_KINDS) expect(isListKind(kind)).toBe(true);
     expect(isListKind('ipv4')).toBe(false);
     expect(isListKind('')).toBe(false);
+  });
+
+  it('is the list of kinds the API contract accepts, in the same order', () => {
+    expect([...LIST_KINDS]).toEqual([...LIST_KIND_NAMES]);
   });
 });
 
@@ -197,6 +203,24 @@ describe('normaliseLookupValue canonicalises an event value the way entries are'
     expect(normaliseLookupValue('ip', '10.0.0.0/8')).toBeNull();
     expect(normaliseLookupValue('ip', '10.0.0.1/32')).toBeNull();
     expect(normaliseLookupValue('ip', 'not an ip')).toBeNull();
+  });
+
+  it('property: an ip lookup value is exactly what normaliseIp gives, as normaliseEvent has it', () => {
+    const text = fc.oneof(
+      fc.ipV4(),
+      fc.ipV4Extended(),
+      fc.ipV6(),
+      fc.ipV6().map((a) => ` ${a.toUpperCase()}\t`),
+      fc.ipV6().map((a) => `${a}%eth0`),
+      fc.stringMatching(/^[0-9a-fA-F:. ]{0,45}$/),
+      fc.string({ maxLength: 45 }),
+    );
+    fc.assert(
+      fc.property(text, (raw) => {
+        expect(normaliseLookupValue('ip', raw)).toBe(normaliseIp(raw));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('takes an event phone number as normaliseEvent does, when it has 6 to 15 digits', () => {

@@ -103,12 +103,19 @@ function parseIpEntry(raw: string): IpEntry | string {
   const notIp = `${shown(raw)} is not an IPv4 or IPv6 address or CIDR block`;
   const slash = text.indexOf('/');
   const addressText = slash < 0 ? text : text.slice(0, slash);
-  const canonical = slash < 0 || BLOCK_ADDRESS.test(addressText) ? normaliseIp(addressText) : null;
   const words = new Uint32Array(4);
-  const read = canonical === null ? null : readIpAddress(canonical, words);
-  if (canonical === null || read === null) return notIp;
+  // readIpAddress takes the plain forms, and everything it takes normaliseIp reads the same way
+  // (a test holds them together); normaliseIp also takes a zone or an IPv4 tail, more slowly.
+  let read = readIpAddress(addressText, words);
+  if (read === null) {
+    const canonical = slash < 0 || BLOCK_ADDRESS.test(addressText) ? normaliseIp(addressText) : null;
+    read = canonical === null ? null : readIpAddress(canonical, words);
+  }
+  if (read === null) return notIp;
   let family: IpFamily = read;
-  if (slash < 0) return { text: canonical, family, words, length: family === 4 ? 32 : 128 };
+  if (slash < 0) {
+    return { text: formatIpAddress(family, words), family, words, length: family === 4 ? 32 : 128 };
+  }
 
   const writtenAsV6 = addressText.includes(':');
   const max = writtenAsV6 ? 128 : 32;
@@ -243,6 +250,9 @@ export function normaliseListValue(kind: ListKind, raw: string): NormalisedListV
   return NORMALISERS[kind](raw);
 }
 
+/** The address normaliseLookupValue reads; lookups run one at a time. */
+const lookupAddress = new Uint32Array(4);
+
 /**
  * Canonicalises a value seen in an event for lookup (same rules as entries, but an ip lookup takes
  * only single addresses); returns null when it can't be a member.
@@ -251,7 +261,13 @@ export function normaliseListValue(kind: ListKind, raw: string): NormalisedListV
  * the entry rule against letters: events are not typed by the list's owner.
  */
 export function normaliseLookupValue(kind: ListKind, raw: string): string | null {
-  if (kind === 'ip') return normaliseIp(raw);
+  if (kind === 'ip') {
+    // The plain forms are read without normaliseIp's splitting and regular expressions; both give
+    // the same text (a test holds them together).
+    const text = raw.trim();
+    const family = readIpAddress(text, lookupAddress);
+    return family === null ? normaliseIp(text) : formatIpAddress(family, lookupAddress);
+  }
   if (kind === 'phone') {
     const value = normalisePhone(raw);
     const digits = digitCount(value);
@@ -332,7 +348,9 @@ export class ListIndex {
     if (this.kind === 'ip') {
       if (this.ipv4.size === 0 && this.ipv6.size === 0) return false;
       const family = readIpAddress(candidate, this.address);
-      return family !== null && this.trie(family).has(this.address, nowMs);
+      if (family === null) return false;
+      const trie = this.trie(family);
+      return trie.size > 0 && trie.has(this.address, nowMs);
     }
     if (this.kind === 'bin') {
       for (let length = 6; length < candidate.length && length < 8; length++) {

@@ -41,7 +41,7 @@ export const ListView = Type.Object(
     kind: lit(LIST_KIND_NAMES),
     type: lit(['allow', 'block'] as const),
     description: Type.String(),
-    entries: Type.Integer({ description: 'Entries that have not expired' }),
+    entries: Type.Integer({ description: 'Entries held, expired ones included until they are removed' }),
     created_at: Type.String({ format: 'date-time' }),
     created_by: Type.String(),
   },

@@ -5,7 +5,14 @@ import { describe, expect, it } from 'vitest';
 import type { FeatureSnapshot } from './catalogue.js';
 import { decideFromSnapshot } from './decide.js';
 import { ListIndex } from './lists.js';
-import { type CompiledRuleset, compileRuleset, ListSet, RuleEnvironment } from './rules.js';
+import {
+  type CompiledRuleset,
+  celContext,
+  compileRuleset,
+  evaluateRules,
+  ListSet,
+  RuleEnvironment,
+} from './rules.js';
 
 /**
  * Guarantees protected here: a rule is type-checked against the catalogue when saved and refused
@@ -191,5 +198,90 @@ describe('running rules', () => {
 
   it("treats the platform's own whole numbers as integers", () => {
     expect(run(compiled([rule({ expression: 'attributes.items + 1 == 4' })])).action).toBe('block');
+  });
+});
+
+describe('skipping rules that cannot match', () => {
+  const lists = new ListSet();
+  const emails = new ListIndex('email');
+  emails.set('ana@example.com', null);
+  lists.add('blocked_emails', 'email', emails);
+  const env = new RuleEnvironment(lists.names);
+
+  it('finds the attributes a rule cannot match without, and none under || or has()', () => {
+    const req = (e: string) =>
+      env
+        .compile(e)
+        .requires.map(([ns, f]) => (f ? `${ns}.${f}` : ns))
+        .sort();
+    expect(req('payment.amount > 5 && !(card.country == "US")')).toEqual(['card.country', 'payment.amount']);
+    expect(req('payment.amount > 5 || card.country == "US"')).toEqual([]);
+    expect(req('has(card.country) && payment.amount > 5')).toEqual(['payment.amount']);
+    expect(req('!(payment.amount > 5 && card.country == "US")')).toEqual([]);
+    expect(req('email.address in lists.blocked_emails && score >= 50')).toEqual(['email.address', 'score']);
+    expect(req('attributes.k.startsWith("a")')).toEqual(['attributes.k']);
+    expect(req('[1, 2].exists(x, x > payment.amount)')).toEqual([]);
+  });
+
+  it('property: skipping gives exactly the matches and errors that running every rule gives', () => {
+    const atoms = [
+      'payment.amount > 1000',
+      'card.country == billing.country',
+      'card.country != "US"',
+      'has(card.country)',
+      'email.address in lists.blocked_emails',
+      'email.domain.endsWith(".com")',
+      'score >= 50',
+      'attributes.n + 1 > 3',
+      'user.account_age_days < 2',
+      'payment.amount / (payment.amount - 1500) > 0',
+      '[1, 2].exists(x, x == attributes.n)',
+    ];
+    const expr: fc.Arbitrary<string> = fc.letrec<{ e: string }>((tie) => ({
+      e: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        fc.constantFrom(...atoms),
+        fc.tuple(tie('e'), tie('e')).map(([a, b]) => `(${a} && ${b})`),
+        fc.tuple(tie('e'), tie('e')).map(([a, b]) => `(${a} || ${b})`),
+        tie('e').map((a) => `!(${a})`),
+        fc.tuple(tie('e'), tie('e'), tie('e')).map(([a, b, c]) => `(${a} ? ${b} : ${c})`),
+      ),
+    })).e;
+    const field = <T>(value: fc.Arbitrary<T>) => fc.option(value, { nil: undefined });
+    const snapshot = fc
+      .record({
+        'payment.amount': field(fc.integer({ min: 0, max: 3000 })),
+        'card.country': field(fc.constantFrom('US', 'ES')),
+        'billing.country': field(fc.constantFrom('US', 'ES')),
+        'email.address': field(fc.constantFrom('ana@example.com', 'bob@example.org')),
+        'email.domain': field(fc.constantFrom('example.com', 'example.org')),
+        'attributes.n': field(fc.integer({ min: 0, max: 4 })),
+        'user.account_age_days': field(fc.integer({ min: 0, max: 4 })),
+      })
+      .map(
+        (r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as FeatureSnapshot,
+      );
+    fc.assert(
+      fc.property(
+        fc.array(expr, { minLength: 1, maxLength: 6 }),
+        snapshot,
+        fc.option(fc.integer({ min: 0, max: 100 })),
+        (exprs, features, score) => {
+          const rules = exprs.map((expression, i) =>
+            rule({ id: `r${i}`, name: `r${i}`, expression, action: 'tag', tag: 't' }),
+          );
+          const compiledSet = compileRuleset(env, 1, rules, DEFAULT_THRESHOLDS);
+          if (!compiledSet.ok) return;
+          const context = celContext(features, lists, score);
+          const fast = evaluateRules(compiledSet.ruleset, 'payment.attempted', context);
+          const everyRule = {
+            ...compiledSet.ruleset,
+            rules: compiledSet.ruleset.rules.map((c) => ({ ...c, requires: [] })),
+          };
+          expect(fast).toEqual(evaluateRules(everyRule, 'payment.attempted', context));
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 });

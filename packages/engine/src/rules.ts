@@ -10,6 +10,7 @@ import type {
 } from '@warden/contracts';
 import { DECISION_EVENT_TYPES, MAX_EXPRESSION_LENGTH } from '@warden/contracts';
 import { ATTRIBUTES, type AttributeType, type FeatureSnapshot } from './catalogue.js';
+import { compileFast, type FastRule, MISSING } from './cel-fast.js';
 import { type ListIndex, type ListKind, normaliseLookupValue } from './lists.js';
 
 /**
@@ -129,9 +130,16 @@ export class RuleEnvironment {
     }
   }
 
-  /** Compiles a checked expression for running. */
-  compile(expression: string): (context: CelContext) => unknown {
-    return this.runner.parse(expression) as unknown as (context: CelContext) => unknown;
+  /** Compiles a checked expression for running, with the attributes it cannot match without. */
+  compile(expression: string): {
+    run: (context: CelContext) => unknown;
+    fast: FastRule | null;
+    requires: [string, string][];
+  } {
+    const parsed = this.runner.parse(expression) as unknown as ((context: CelContext) => unknown) & {
+      ast: unknown;
+    };
+    return { run: parsed, fast: compileFast(parsed.ast), requires: requiredAttributes(parsed.ast) };
   }
 }
 
@@ -146,9 +154,28 @@ function problemOf(error: unknown, expression: string): ExpressionProblem {
 /** What an expression runs against: one map per namespace, the lists, and the score if any. */
 export type CelContext = Record<string, unknown>;
 
-function celValue(name: string, value: unknown): unknown {
+interface NameParts {
+  ns: string;
+  field: string;
+  /** undefined for the platform's own attributes.* */
+  type: AttributeType | undefined;
+}
+
+/** Attribute names split once: building a context runs for every decision. */
+const PARTS = new Map<string, NameParts>();
+function partsOf(name: string): NameParts {
+  let parts = PARTS.get(name);
+  if (!parts) {
+    const dot = name.indexOf('.');
+    parts = { ns: name.slice(0, dot), field: name.slice(dot + 1), type: TYPE_OF.get(name) };
+    // The platform's own attribute names are bounded per event but not overall: cap the cache.
+    if (parts.type !== undefined || PARTS.size < 10_000) PARTS.set(name, parts);
+  }
+  return parts;
+}
+
+function celValue(type: AttributeType | undefined, value: unknown): unknown {
   if (typeof value !== 'number') return value;
-  const type = TYPE_OF.get(name);
   // CEL integers are 64-bit; JSON does not tell 1 from 1.0, so the platform's own whole numbers
   // are integers too (comparisons between int and double work either way).
   if (type === 'int' || (type === undefined && Number.isSafeInteger(value))) return BigInt(value);
@@ -159,20 +186,98 @@ function celValue(name: string, value: unknown): unknown {
 export function celContext(snapshot: FeatureSnapshot, lists: ListSet, score: number | null): CelContext {
   const context: CelContext = { attributes: {}, lists: lists.refs };
   for (const ns of NAMESPACES) context[ns] = {};
-  for (const [name, value] of Object.entries(snapshot)) {
-    const dot = name.indexOf('.');
-    const ns = name.slice(0, dot);
-    const bucket = context[ns] as Record<string, unknown> | undefined;
-    if (bucket) bucket[name.slice(dot + 1)] = celValue(name, value);
+  for (const name in snapshot) {
+    const parts = partsOf(name);
+    const bucket = context[parts.ns] as Record<string, unknown> | undefined;
+    if (bucket) bucket[parts.field] = celValue(parts.type, snapshot[name]);
   }
   if (score !== null) context.score = BigInt(score);
   return context;
+}
+
+interface AstNode {
+  op: string;
+  args: unknown;
+}
+const isNode = (value: unknown): value is AstNode =>
+  typeof value === 'object' && value !== null && typeof (value as { op?: unknown }).op === 'string';
+
+/** Operators whose result is an error whenever one of their operands is. */
+const STRICT = new Set(['==', '!=', '<', '<=', '>', '>=', '+', '-', '*', '/', '%', 'in', '!_', '-_', '[]']);
+/** Receiver calls that take a lambda: errors inside may be absorbed, only the receiver is strict. */
+const MACROS = new Set(['all', 'exists', 'exists_one', 'map', 'filter', 'bind']);
+const CONTEXT_NAMESPACES = new Set([...NAMESPACES, 'attributes']);
+
+/**
+ * The attributes a rule cannot match without: if one is missing, the rule yields an error or
+ * false whatever the others hold, so it need not run. Reading a missing key costs cel-js a full
+ * error object, by far the most expensive thing a rule does. Only operators that pass errors on
+ * (comparisons, arithmetic, calls, `!`) and `&&` at the top are followed; `||`, `?:`, `has()` and
+ * macros are not, so rules that test for presence or fall back still run.
+ */
+export function requiredAttributes(ast: unknown): [string, string][] {
+  const out = new Map<string, [string, string]>();
+  const visit = (node: unknown, mode: 'no_match' | 'error'): void => {
+    if (!isNode(node)) return;
+    const { op, args } = node;
+    if (op === '&&') {
+      // error && x and false && x are never true; but under `!` that is not enough.
+      if (mode === 'no_match' && Array.isArray(args)) for (const a of args) visit(a, 'no_match');
+      return;
+    }
+    if (op === '.' && Array.isArray(args)) {
+      const [target, field] = args;
+      if (
+        isNode(target) &&
+        target.op === 'id' &&
+        typeof target.args === 'string' &&
+        typeof field === 'string'
+      ) {
+        const ns = target.args;
+        // Only the catalogue's namespaces: a macro's or cel.bind's own variable is not in the context.
+        if (CONTEXT_NAMESPACES.has(ns)) out.set(`${ns}.${field}`, [ns, field]);
+        return;
+      }
+      visit(target, 'error');
+      return;
+    }
+    if (op === 'id' && args === 'score') {
+      out.set('score', ['score', '']);
+      return;
+    }
+    if (STRICT.has(op)) {
+      for (const a of Array.isArray(args) ? args : [args]) visit(a, 'error');
+      return;
+    }
+    if (op === 'call' && Array.isArray(args) && args[0] !== 'has' && Array.isArray(args[1])) {
+      for (const a of args[1]) visit(a, 'error');
+      return;
+    }
+    if (op === 'rcall' && Array.isArray(args) && typeof args[0] === 'string') {
+      visit(args[1], 'error');
+      if (!MACROS.has(args[0]) && Array.isArray(args[2])) for (const a of args[2]) visit(a, 'error');
+    }
+  };
+  visit(ast, 'no_match');
+  return [...out.values()];
+}
+
+function hasAll(context: CelContext, required: [string, string][]): boolean {
+  for (const [ns, field] of required) {
+    if (field === '') {
+      if (context[ns] === undefined) return false;
+    } else if ((context[ns] as Record<string, unknown> | undefined)?.[field] === undefined) return false;
+  }
+  return true;
 }
 
 export interface CompiledRule {
   rule: Rule;
   appliesTo: Set<string>;
   run: (context: CelContext) => unknown;
+  /** The same rule as plain closures, where it only uses what cel-fast.ts knows. */
+  fast: FastRule | null;
+  requires: [string, string][];
 }
 
 export interface CompiledRuleset {
@@ -204,7 +309,7 @@ export function compileRuleset(
     compiled.push({
       rule,
       appliesTo: new Set(rule.event_types.length ? rule.event_types : DECISION_EVENT_TYPES),
-      run: env.compile(rule.expression),
+      ...env.compile(rule.expression),
     });
   }
   return problems.length
@@ -237,24 +342,45 @@ export function evaluateRules(
 ): RuleEvaluation {
   const matched: Rule[] = [];
   const errors: RuleError[] = [];
-  for (const compiled of ruleset.rules) {
-    if (!compiled.appliesTo.has(eventType)) continue;
-    try {
-      const result = compiled.run(context);
-      if (result === true) matched.push(compiled.rule);
-      else if (result !== false) {
-        errors.push({ rule_id: compiled.rule.id, message: `The rule yielded ${typeof result}, not a bool` });
+  // Rules that still read a missing key throw cel-js errors: their stack traces are never read.
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    for (const compiled of ruleset.rules) {
+      if (compiled.appliesTo.has(eventType) && hasAll(context, compiled.requires)) {
+        runRule(compiled, context, matched, errors);
       }
-    } catch (error) {
-      if (isMissingAttribute(error)) continue;
-      const message =
-        error instanceof EvaluationError || error instanceof ParseError
-          ? (error.message.split('\n')[0] ?? 'evaluation failed')
-          : 'evaluation failed';
-      errors.push({ rule_id: compiled.rule.id, message });
     }
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
   }
   return { matched, errors };
+}
+
+function runRule(compiled: CompiledRule, context: CelContext, matched: Rule[], errors: RuleError[]): void {
+  if (compiled.fast) {
+    const verdict = compiled.fast(context);
+    if (verdict === true) {
+      matched.push(compiled.rule);
+      return;
+    }
+    if (verdict === false || verdict === MISSING) return;
+    // FAIL or not a bool: cel-js decides, and words the error.
+  }
+  try {
+    const result = compiled.run(context);
+    if (result === true) matched.push(compiled.rule);
+    else if (result !== false) {
+      errors.push({ rule_id: compiled.rule.id, message: `The rule yielded ${typeof result}, not a bool` });
+    }
+  } catch (error) {
+    if (isMissingAttribute(error)) return;
+    const message =
+      error instanceof EvaluationError || error instanceof ParseError
+        ? (error.message.split('\n')[0] ?? 'evaluation failed')
+        : 'evaluation failed';
+    errors.push({ rule_id: compiled.rule.id, message });
+  }
 }
 
 export function thresholdsFor(thresholds: RulesetThresholds, eventType: string): Thresholds {

@@ -91,6 +91,7 @@ const migrations: Record<string, Migration> = {
         alter table decisions add column matched_rules text[] not null default '{}';
         alter table decisions add column tags text[] not null default '{}';
         alter table decisions add column rule_errors jsonb;
+        alter table decisions set (toast_tuple_target = 4000);
         create index events_history_facts on events (seq)
           where type in ('verification.completed', 'label', 'dispute.opened', 'fraud_alert.received');
         create table rulesets (

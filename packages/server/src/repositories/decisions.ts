@@ -89,3 +89,8 @@ export async function decisionsMatching(
     .where('occurred_at', '<', to)
     .execute();
 }
+
+/** Refreshes the planner's statistics of the decisions table (see Backtests.replay). */
+export async function analyzeDecisions(db: Executor): Promise<void> {
+  await sql`analyze decisions`.execute(db);
+}

@@ -1,8 +1,10 @@
 /**
  * A fast path for the common shape of fraud rules: comparisons of attributes with literals,
  * `&&`, `||`, `!`, list membership and a few string functions. It turns a checked cel-js syntax
- * tree into plain closures, which run 10–30 times faster than cel-js's evaluator because they
- * neither dispatch on types at every step nor build an error object for a missing attribute.
+ * tree into one JavaScript function per rule, which V8 optimises on its own: it neither
+ * dispatches on node types at every step nor builds an error object for a missing attribute.
+ * The generated source holds no text from the rule but JSON-quoted names and strings and
+ * numeric literals, so a rule cannot inject code.
  *
  * It never decides alone where it could differ from cel-js: every case it does not handle
  * exactly — a type combination, an overflow, a division by zero, an operator it does not know —
@@ -103,135 +105,189 @@ function member(l: Value, r: Value): Value {
   return FAIL;
 }
 
-const STRING_METHODS = new Set(['startsWith', 'endsWith', 'contains']);
+const STRING_METHODS: Record<string, string> = { startsWith: 'sw', endsWith: 'ew', contains: 'ct' };
+const BINARY: Record<string, string> = {
+  '==': 'eq',
+  '!=': 'ne',
+  '<': 'lt',
+  '<=': 'le',
+  '>': 'gt',
+  '>=': 'ge',
+  '+': 'add',
+  '-': 'sub',
+  '*': 'mul',
+  '/': 'div',
+  '%': 'mod',
+  in: 'inn',
+};
 
-/** Compiles a syntax tree, or returns null when it holds something the fast path does not know. */
-export function compileFast(ast: unknown): FastRule | null {
-  try {
-    return build(ast);
-  } catch {
-    return null;
-  }
-}
+const strOp = (f: (s: string, a: string) => boolean) => (s: Value, a: Value) => {
+  const stop = strict2(s, a);
+  if (stop !== null) return stop;
+  return typeof s === 'string' && typeof a === 'string' ? f(s, a) : FAIL;
+};
+
+const binary = (f: (l: Value, r: Value) => Value) => (l: Value, r: Value) => {
+  const stop = strict2(l, r);
+  return stop !== null ? stop : f(l, r);
+};
+
+/** What generated functions call: each keeps CEL's semantics for one operator. */
+const HELPERS = {
+  MISSING,
+  FAIL,
+  get(ctx: Record<string, unknown>, name: string): Value {
+    return Object.hasOwn(ctx, name) ? ctx[name] : MISSING;
+  },
+  dot(t: Value, field: string): Value {
+    if (isSentinel(t)) return t;
+    if (typeof t !== 'object' || t === null || Array.isArray(t)) return FAIL;
+    return Object.hasOwn(t, field) ? (t as Record<string, unknown>)[field] : MISSING;
+  },
+  has(t: Value, field: string): Value {
+    if (isSentinel(t)) return t;
+    if (typeof t !== 'object' || t === null || Array.isArray(t)) return FAIL;
+    return Object.hasOwn(t, field);
+  },
+  list(items: Value[]): Value {
+    for (const item of items) if (isSentinel(item)) return item;
+    return items;
+  },
+  /** The rest of `l && r` once l is known not to be false. */
+  and(l: Value, r: Value): Value {
+    if (r === false) return false;
+    if (l === true && r === true) return true;
+    if (l === FAIL || r === FAIL) return FAIL;
+    if ((l === MISSING || l === true) && (r === MISSING || r === true)) return MISSING;
+    return FAIL;
+  },
+  /** The rest of `l || r` once l is known not to be true. */
+  or(l: Value, r: Value): Value {
+    if (r === true) return true;
+    if (l === false && r === false) return false;
+    if (l === FAIL || r === FAIL) return FAIL;
+    if ((l === MISSING || l === false) && (r === MISSING || r === false)) return MISSING;
+    return FAIL;
+  },
+  not(v: Value): Value {
+    if (typeof v === 'boolean') return !v;
+    return v === MISSING ? MISSING : FAIL;
+  },
+  neg(v: Value): Value {
+    if (isSentinel(v)) return v;
+    if (typeof v === 'bigint') return inRange(-v) ? -v : FAIL;
+    return typeof v === 'number' ? -v : FAIL;
+  },
+  cond(v: Value): Value {
+    return v === MISSING ? MISSING : FAIL;
+  },
+  eq: binary(equals),
+  ne: binary((l, r) => {
+    const e = equals(l, r);
+    return typeof e === 'boolean' ? !e : e;
+  }),
+  lt: binary((l, r) => compare('<', l, r)),
+  le: binary((l, r) => compare('<=', l, r)),
+  gt: binary((l, r) => compare('>', l, r)),
+  ge: binary((l, r) => compare('>=', l, r)),
+  add: binary((l, r) => arithmetic('+', l, r)),
+  sub: binary((l, r) => arithmetic('-', l, r)),
+  mul: binary((l, r) => arithmetic('*', l, r)),
+  div: binary((l, r) => arithmetic('/', l, r)),
+  mod: binary((l, r) => arithmetic('%', l, r)),
+  inn: binary(member),
+  sw: strOp((s, a) => s.startsWith(a)),
+  ew: strOp((s, a) => s.endsWith(a)),
+  ct: strOp((s, a) => s.includes(a)),
+};
 
 class Unsupported extends Error {}
 
-function build(node: unknown): FastRule {
+const sameNumbers = (l: string, r: string) =>
+  `((typeof ${l} === 'bigint' && typeof ${r} === 'bigint') || (typeof ${l} === 'number' && typeof ${r} === 'number' && ${l} === ${l} && ${r} === ${r}))`;
+const sameScalars = (l: string, r: string) =>
+  `(typeof ${l} === typeof ${r} && (typeof ${l} === 'string' || typeof ${l} === 'bigint' || typeof ${l} === 'boolean'))`;
+/** Guards under which an operator means what JavaScript's does (NaN and mixed types excluded). */
+const INLINE: Record<string, ((l: string, r: string) => string) | undefined> = {
+  '<': sameNumbers,
+  '<=': sameNumbers,
+  '>': sameNumbers,
+  '>=': sameNumbers,
+  '==': sameScalars,
+  '!=': sameScalars,
+};
+
+function literal(v: unknown): string {
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'bigint':
+      return `${v.toString()}n`;
+    case 'number':
+      if (Number.isNaN(v)) return 'NaN';
+      if (!Number.isFinite(v)) return v > 0 ? 'Infinity' : '-Infinity';
+      return Object.is(v, -0) ? '-0' : String(v);
+    case 'string':
+      return JSON.stringify(v);
+    default:
+      throw new Unsupported();
+  }
+}
+
+/** Source of one node as a JavaScript expression; temporaries are numbered `t0`, `t1`, … */
+function source(node: unknown, temps: { n: number; constants: string[] }): string {
   if (!isNode(node)) throw new Unsupported();
   const { op, args } = node;
   const list = (): unknown[] => {
     if (!Array.isArray(args)) throw new Unsupported();
     return args;
   };
+  const temp = () => `t${temps.n++}`;
   switch (op) {
-    case 'value': {
-      const v = args;
-      const t = typeof v;
-      if (!(v === null || t === 'bigint' || t === 'number' || t === 'string' || t === 'boolean')) {
-        throw new Unsupported();
-      }
-      return () => v;
-    }
+    case 'value':
+      return literal(args);
     case 'id': {
       if (typeof args !== 'string') throw new Unsupported();
-      const name = args;
-      return (ctx) => (Object.hasOwn(ctx, name) ? ctx[name] : MISSING);
+      const name = JSON.stringify(args);
+      return `(Object.hasOwn(ctx, ${name}) ? ctx[${name}] : h.MISSING)`;
     }
     case '.': {
       const [target, field] = list();
       if (typeof field !== 'string') throw new Unsupported();
-      const of = build(target);
-      return (ctx) => {
-        const t = of(ctx);
-        if (isSentinel(t)) return t;
-        if (typeof t !== 'object' || t === null || Array.isArray(t)) return FAIL;
-        return Object.hasOwn(t, field) ? (t as Record<string, unknown>)[field] : MISSING;
-      };
+      const t = temp();
+      const f = JSON.stringify(field);
+      // Inline for a plain object that has the field (a constant key V8 caches); the helper otherwise.
+      return `(${t} = ${source(target, temps)}, typeof ${t} === 'object' && ${t} !== null && Object.hasOwn(${t}, ${f}) && !Array.isArray(${t}) ? ${t}[${f}] : h.dot(${t}, ${f}))`;
     }
     case 'list': {
-      const items = list().map(build);
-      return (ctx) => {
-        const out: unknown[] = [];
-        for (const item of items) {
-          const v = item(ctx);
-          if (isSentinel(v)) return v;
-          out.push(v);
-        }
-        return out;
-      };
+      const items = list();
+      // A list of literals is built once, outside the function, and frozen.
+      if (items.every((item) => isNode(item) && item.op === 'value')) {
+        const name = `k${temps.constants.length}`;
+        temps.constants.push(
+          `const ${name} = Object.freeze([${items.map((item) => source(item, temps)).join(', ')}]);`,
+        );
+        return name;
+      }
+      return `h.list([${items.map((item) => source(item, temps)).join(', ')}])`;
     }
     case '&&':
     case '||': {
-      const [a, b] = list().map(build);
-      if (!a || !b) throw new Unsupported();
-      const decisive = op === '||';
-      return (ctx) => {
-        const l = a(ctx);
-        if (l === decisive) return decisive;
-        const r = b(ctx);
-        if (r === decisive) return decisive;
-        if (l === !decisive && r === !decisive) return !decisive;
-        if (l === FAIL || r === FAIL) return FAIL;
-        // What is left: one side missing, the other missing or not decisive.
-        if ((l === MISSING || l === !decisive) && (r === MISSING || r === !decisive)) return MISSING;
-        return FAIL;
-      };
+      const [a, b] = list();
+      const t = temp();
+      const decisive = op === '||' ? 'true' : 'false';
+      const rest = op === '||' ? 'or' : 'and';
+      return `(${t} = ${source(a, temps)}, ${t} === ${decisive} ? ${decisive} : h.${rest}(${t}, ${source(b, temps)}))`;
     }
-    case '!_': {
-      const a = build(args);
-      return (ctx) => {
-        const v = a(ctx);
-        if (typeof v === 'boolean') return !v;
-        return v === MISSING ? MISSING : FAIL;
-      };
-    }
-    case '-_': {
-      const a = build(args);
-      return (ctx) => {
-        const v = a(ctx);
-        if (isSentinel(v)) return v;
-        if (typeof v === 'bigint') return inRange(-v) ? -v : FAIL;
-        return typeof v === 'number' ? -v : FAIL;
-      };
-    }
+    case '!_':
+      return `h.not(${source(args, temps)})`;
+    case '-_':
+      return `h.neg(${source(args, temps)})`;
     case '?:': {
-      const [c, t, f] = list().map(build);
-      if (!c || !t || !f) throw new Unsupported();
-      return (ctx) => {
-        const v = c(ctx);
-        if (v === true) return t(ctx);
-        if (v === false) return f(ctx);
-        return v === MISSING ? MISSING : FAIL;
-      };
-    }
-    case '==':
-    case '!=':
-    case '<':
-    case '<=':
-    case '>':
-    case '>=':
-    case '+':
-    case '-':
-    case '*':
-    case '/':
-    case '%':
-    case 'in': {
-      const [a, b] = list().map(build);
-      if (!a || !b) throw new Unsupported();
-      return (ctx) => {
-        const l = a(ctx);
-        const r = b(ctx);
-        const stop = strict2(l, r);
-        if (stop !== null) return stop;
-        if (op === '==') return equals(l, r);
-        if (op === '!=') {
-          const e = equals(l, r);
-          return typeof e === 'boolean' ? !e : e;
-        }
-        if (op === 'in') return member(l, r);
-        if (op === '<' || op === '<=' || op === '>' || op === '>=') return compare(op, l, r);
-        return arithmetic(op, l, r);
-      };
+      const [c, yes, no] = list();
+      const t = temp();
+      return `(${t} = ${source(c, temps)}, ${t} === true ? ${source(yes, temps)} : ${t} === false ? ${source(no, temps)} : h.cond(${t}))`;
     }
     case 'call': {
       const [name, callArgs] = list();
@@ -240,36 +296,44 @@ function build(node: unknown): FastRule {
       if (!isNode(select) || select.op !== '.' || !Array.isArray(select.args)) throw new Unsupported();
       const [target, field] = select.args;
       if (typeof field !== 'string') throw new Unsupported();
-      const of = build(target);
-      return (ctx) => {
-        const t = of(ctx);
-        if (isSentinel(t)) return t;
-        if (typeof t !== 'object' || t === null || Array.isArray(t)) return FAIL;
-        return Object.hasOwn(t, field);
-      };
+      return `h.has(${source(target, temps)}, ${JSON.stringify(field)})`;
     }
     case 'rcall': {
       const [name, receiver, callArgs] = list();
-      if (
-        typeof name !== 'string' ||
-        !STRING_METHODS.has(name) ||
-        !Array.isArray(callArgs) ||
-        callArgs.length !== 1
-      ) {
-        throw new Unsupported();
-      }
-      const on = build(receiver);
-      const arg = build(callArgs[0]);
-      return (ctx) => {
-        const s = on(ctx);
-        const a = arg(ctx);
-        const stop = strict2(s, a);
-        if (stop !== null) return stop;
-        if (typeof s !== 'string' || typeof a !== 'string') return FAIL;
-        return name === 'startsWith' ? s.startsWith(a) : name === 'endsWith' ? s.endsWith(a) : s.includes(a);
-      };
+      const helper = typeof name === 'string' ? STRING_METHODS[name] : undefined;
+      if (!helper || !Array.isArray(callArgs) || callArgs.length !== 1) throw new Unsupported();
+      return `h.${helper}(${source(receiver, temps)}, ${source(callArgs[0], temps)})`;
     }
-    default:
-      throw new Unsupported();
+    default: {
+      const helper = BINARY[op];
+      if (!helper) throw new Unsupported();
+      const [a, b] = list();
+      const l = temp();
+      const r = temp();
+      const operands = `${l} = ${source(a, temps)}, ${r} = ${source(b, temps)}`;
+      const inline = INLINE[op];
+      // Same-typed ints, doubles or strings compare inline; everything else goes to the helper.
+      return inline
+        ? `(${operands}, ${inline(l, r)} ? ${l} ${op === '==' ? '===' : op === '!=' ? '!==' : op} ${r} : h.${helper}(${l}, ${r}))`
+        : `(${operands}, h.${helper}(${l}, ${r}))`;
+    }
   }
+}
+
+/** Compiles a syntax tree, or returns null when it holds something the fast path does not know. */
+export function compileFast(ast: unknown): FastRule | null {
+  let body: string;
+  const temps = { n: 0, constants: [] as string[] };
+  try {
+    body = source(ast, temps);
+  } catch {
+    return null;
+  }
+  const declarations = temps.n ? `let ${Array.from({ length: temps.n }, (_, i) => `t${i}`).join(', ')};` : '';
+  // The source is built from the checked tree alone: names and strings JSON-quoted, numbers as literals.
+  const make = new Function(
+    'h',
+    `"use strict"; ${temps.constants.join(' ')} return (ctx) => { ${declarations} return ${body}; };`,
+  );
+  return make(HELPERS) as FastRule;
 }

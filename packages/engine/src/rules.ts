@@ -27,9 +27,20 @@ export class ListRef {
   ) {}
 
   contains(value: string): boolean {
-    const candidate = normaliseLookupValue(this.kind, value);
+    if (this.index.size === 0) return false;
+    const candidate = lookupValue(this.kind, value);
     return candidate !== null && this.index.has(candidate, this.clock.nowMs);
   }
+}
+
+/** The last value normalised per kind: rules often look one attribute up in several lists. */
+const lastLookup = new Map<ListKind, { raw: string; value: string | null }>();
+function lookupValue(kind: ListKind, raw: string): string | null {
+  const last = lastLookup.get(kind);
+  if (last?.raw === raw) return last.value;
+  const value = normaliseLookupValue(kind, raw);
+  lastLookup.set(kind, { raw, value });
+  return value;
 }
 
 /** The lists that exist, by name, and the time their expiries are judged against. */

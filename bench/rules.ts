@@ -9,9 +9,8 @@
  * 2. Backtest: 1,000,000 stored decisions replayed in ≤ 60 s on embedded storage. Decisions are
  *    written straight into PGlite (COPY) in a fresh temporary data folder (createServices, as the
  *    tests' embedded backend but on disk), then Backtests.replay runs a draft of 20 rules over
- *    them (it analyses the table first: PGlite has no autovacuum, and the page query's plan
- *    depends on statistics; the plan before and after is printed). A replay that runs too long
- *    is stopped and still reports its rate.
+ *    them (it reads the table by heap block ranges; the plan of one read is printed before and
+ *    after the replay). A replay that runs too long is stopped and still reports its rate.
  *    An instrumented copy of the replay loop then says where the time goes (database pages,
  *    decryption, JSON.parse, rules).
  *
@@ -50,7 +49,7 @@ import {
 import { loadConfig } from '../packages/server/src/config.js';
 import type { PGliteLike } from '../packages/server/src/db/pglite-remote.js';
 import { createRates } from '../packages/server/src/rates.js';
-import { decisionsForReplay } from '../packages/server/src/repositories/decisions.js';
+import { decisionBlocks, decisionsInBlocks } from '../packages/server/src/repositories/decisions.js';
 import { createServices, type Services } from '../packages/server/src/services.js';
 import { SNAPSHOT_CONTEXT } from '../packages/server/src/use-cases/backtests.js';
 import { loadLabels } from '../packages/server/src/use-cases/labels.js';
@@ -82,7 +81,8 @@ const DAY_MS = 86_400_000;
 /** Rows per COPY into PGlite: about 20 MB of text, one message to the database thread. */
 const INSERT_BATCH = 10_000;
 /** The page size Backtests.replay reads with (PAGE in use-cases/backtests.ts). */
-const REPLAY_PAGE = 5000;
+/** Heap blocks per read in the instrumented loop, as Backtests.replay reads them. */
+const REPLAY_BLOCKS = 2000;
 /** Decisions made, untimed, before each configuration is measured: enough for the JIT to settle. */
 const WARM_UP_EVENTS = 5000;
 /** Distinct feature snapshots the stored decisions are drawn from (each row is encrypted anew). */
@@ -998,10 +998,12 @@ async function profileReplay(
     totalMs: 0,
   };
   const started = performance.now();
-  let cursor: string | null = null;
-  while (out.decisions < limit) {
+  const blocks = await decisionBlocks(services.db);
+  let first = 0;
+  while (out.decisions < limit && first < blocks) {
     const t0 = performance.now();
-    const rows = await decisionsForReplay(services.db, from, to, cursor, REPLAY_PAGE);
+    const rows = await decisionsInBlocks(services.db, from, to, first, first + REPLAY_BLOCKS);
+    first += REPLAY_BLOCKS;
     out.fetchMs.push(performance.now() - t0);
     out.pages++;
     for (const row of rows) {
@@ -1022,8 +1024,6 @@ async function profileReplay(
       out.decideNs += Number(d - c);
       out.decisions++;
     }
-    if (rows.length < REPLAY_PAGE) break;
-    cursor = rows.at(-1)?.id ?? null;
   }
   out.totalMs = performance.now() - started;
   return out;
@@ -1080,7 +1080,7 @@ function describeRun(label: string, run: ReplayRun, maxSeconds: number): void {
   const pages =
     run.pageMs.length === 0
       ? 'no page finished'
-      : `${run.pageMs.length} pages of ${int(REPLAY_PAGE)}: first ${run.pageMs
+      : `${run.pageMs.length} reads of ${int(REPLAY_BLOCKS)} blocks: first ${run.pageMs
           .slice(0, 3)
           .map((t) => int(t))
           .join(', ')} ms, median ${int(sorted[Math.floor(sorted.length / 2)] ?? 0)} ms, ` +
@@ -1132,12 +1132,12 @@ async function pglite<T>(services: Services, sql: string, params: unknown[] = []
 }
 
 /** The plan PGlite picks for one replay page (EXPLAIN without running it). */
-async function pagePlan(services: Services, from: Date, to: Date, afterId: string): Promise<string[]> {
+async function pagePlan(services: Services, from: Date, to: Date, _afterId: string): Promise<string[]> {
   const rows = await pglite<Record<string, string>>(
     services,
     'explain select id, event_id, event_type, user_id, action, score, snapshot from decisions ' +
-      'where occurred_at >= $1 and occurred_at < $2 and id > $3 order by id limit $4',
-    [from.toISOString(), to.toISOString(), afterId, REPLAY_PAGE],
+      'where ctid >= $3::tid and ctid < $4::tid and occurred_at >= $1 and occurred_at < $2',
+    [from.toISOString(), to.toISOString(), '(1000,0)', `(${1000 + REPLAY_BLOCKS},0)`],
   );
   return rows.map((r) => Object.values(r)[0] ?? '');
 }
@@ -1240,9 +1240,7 @@ async function goalBacktest(): Promise<void> {
     log(`planner statistics after the load: ${await plannerStatistics(services)}`);
     log('plan for one replay page (cursor in the middle of the range), as stored:');
     for (const line of await pagePlan(services, from, to, middleId)) log(`  ${line}`);
-    log(
-      `replaying a draft of ${draft.rules.length} rules with services.backtests.replay (which analyses the table first) …`,
-    );
+    log(`replaying a draft of ${draft.rules.length} rules with services.backtests.replay  …`);
     // Allowed to run past the goal, so the report and the whole time are seen.
     const run = await timedReplay(services, draft, from, to, SETTINGS.analysedMaxSeconds);
     progress('', true);
@@ -1275,7 +1273,7 @@ async function goalBacktest(): Promise<void> {
       const sortedFetch = [...p.fetchMs].sort((a, b) => a - b);
       log(
         `  total ${int(p.totalMs)} ms for ${int(p.decisions)} = ${int((p.decisions / p.totalMs) * 1000)}/s; ` +
-          `page reads: median ${int(sortedFetch[Math.floor(sortedFetch.length / 2)] ?? 0)} ms for ${int(REPLAY_PAGE)} rows`,
+          `page reads: median ${int(sortedFetch[Math.floor(sortedFetch.length / 2)] ?? 0)} ms for ${int(REPLAY_BLOCKS)} blocks`,
       );
       started = performance.now();
       const known = await loadLabels(services.db, services.keyring);

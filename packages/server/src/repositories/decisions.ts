@@ -45,23 +45,32 @@ export type ReplayRow = Pick<
   'id' | 'event_id' | 'event_type' | 'user_id' | 'action' | 'score' | 'snapshot'
 >;
 
-/** Decisions that occurred in [from, to), page by page in id order: what backtests replay. */
-export async function decisionsForReplay(
+/** How many heap blocks the decisions table has now: the extent a backtest reads. */
+export async function decisionBlocks(db: Executor): Promise<number> {
+  const { rows } = await sql<{ blocks: number }>`
+    select (pg_relation_size('decisions') / current_setting('block_size')::int)::int as blocks
+  `.execute(db);
+  return Number(rows[0]?.blocks ?? 0);
+}
+
+/**
+ * Decisions that occurred in [from, to) stored in heap blocks [first, end): what backtests replay,
+ * a range of blocks at a time. A TID range scan reads the table in storage order with no index
+ * and no sort, and its plan does not depend on statistics.
+ */
+export async function decisionsInBlocks(
   db: Executor,
   from: Date,
   to: Date,
-  afterId: string | null,
-  limit: number,
+  first: number,
+  end: number,
 ): Promise<ReplayRow[]> {
-  let q = db
-    .selectFrom('decisions')
-    .select(['id', 'event_id', 'event_type', 'user_id', 'action', 'score', 'snapshot'])
-    .where('occurred_at', '>=', from)
-    .where('occurred_at', '<', to)
-    .orderBy('id')
-    .limit(limit);
-  if (afterId) q = q.where('id', '>', afterId);
-  return q.execute();
+  const { rows } = await sql<ReplayRow>`
+    select id, event_id, event_type, user_id, action, score, snapshot from decisions
+    where ctid >= ${`(${first},0)`}::tid and ctid < ${`(${end},0)`}::tid
+      and occurred_at >= ${from} and occurred_at < ${to}
+  `.execute(db);
+  return rows;
 }
 
 export async function countDecisions(db: Executor, from: Date, to: Date): Promise<number> {
@@ -88,9 +97,4 @@ export async function decisionsMatching(
     .where('occurred_at', '>=', from)
     .where('occurred_at', '<', to)
     .execute();
-}
-
-/** Refreshes the planner's statistics of the decisions table (see Backtests.replay). */
-export async function analyzeDecisions(db: Executor): Promise<void> {
-  await sql`analyze decisions`.execute(db);
 }

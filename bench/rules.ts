@@ -80,7 +80,6 @@ const NOW_MS = Date.UTC(2026, 5, 1);
 const DAY_MS = 86_400_000;
 /** Rows per COPY into PGlite: about 20 MB of text, one message to the database thread. */
 const INSERT_BATCH = 10_000;
-/** The page size Backtests.replay reads with (PAGE in use-cases/backtests.ts). */
 /** Heap blocks per read in the instrumented loop, as Backtests.replay reads them. */
 const REPLAY_BLOCKS = 2000;
 /** Decisions made, untimed, before each configuration is measured: enough for the JIT to settle. */
@@ -667,13 +666,12 @@ function goalRuleEvaluation(): void {
   const sha = measureDecisions(shadow, lists, data);
   log(latencyLine('100 shadow rules', sha));
   log();
+  // The goal is what rules add to a decision: the p99 with 100 active rules less the p99 without.
+  const addedP99 = act.p99Ns - base.p99Ns;
   log(
-    `goal p99 ≤ ${GOALS.p99Us} µs with 100 active rules: ${act.p99Ns / 1000 <= GOALS.p99Us ? 'met' : 'NOT MET'} ` +
-      `(p99 ${us(act.p99Ns)} µs)`,
-  );
-  log(
-    `the rules' own cost (100 active − baseline): mean ${us(act.meanNs - base.meanNs)} µs, ` +
-      `p99 ${us(act.p99Ns - base.p99Ns)} µs`,
+    `goal: 100 active rules add at most ${GOALS.p99Us} µs at p99: ${addedP99 / 1000 <= GOALS.p99Us ? 'met' : 'NOT MET'} ` +
+      `(adds ${us(addedP99)} µs: p99 ${us(act.p99Ns)} µs with them, ${us(base.p99Ns)} µs without; ` +
+      `mean added ${us(act.meanNs - base.meanNs)} µs)`,
   );
 
   // Where the time goes, on a subset (each stage timed as a whole, then divided).

@@ -61,6 +61,17 @@ describe.each(BACKENDS)('rules and lists on $name', (backend) => {
     expect((await decide({ user })).action).toBe('allow');
   });
 
+  it('applies an entry to the next decision even when a refresh was already under way', async () => {
+    for (let i = 0; i < 5; i++) {
+      // A pass that starts before the entry is written must not be the one the write waits for.
+      const inFlight = t.services.live.refresh();
+      const email = `late${i}@example.com`;
+      expect((await t.post('/v1/lists/blocked_emails/entries', { value: email })).statusCode).toBe(201);
+      expect((await decide({ user: { id: `u_late${i}`, email } })).action).toBe('block');
+      await inFlight;
+    }
+  });
+
   it('blocks an IP inside a blocked CIDR block', async () => {
     expect((await t.post('/v1/lists/blocked_ips/entries', { value: '198.51.100.0/24' })).statusCode).toBe(
       201,

@@ -86,6 +86,7 @@ export class LiveState {
   private readonly facts = new Map<string, Map<VerificationKind, FactCell>>();
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
+  private again: Promise<void> | null = null;
   /** A ruleset that stopped compiling (a list it used vanished) is kept out, and said so here. */
   problem: string | null = null;
 
@@ -145,15 +146,25 @@ export class LiveState {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.refreshing?.catch(() => {});
+    await this.again?.catch(() => {});
   }
 
-  /** Reads what changed since the last refresh; concurrent callers share one pass. */
+  /** Reads what changed since the last refresh, including everything committed before the call. */
   refresh(): Promise<void> {
-    if (!this.refreshing) {
-      this.refreshing = this.refreshOnce().finally(() => {
-        this.refreshing = null;
-      });
+    if (this.refreshing) {
+      // The pass under way may have read before the caller's change committed: the caller waits
+      // for one more pass, which callers arriving meanwhile share.
+      this.again ??= this.refreshing
+        .catch(() => {})
+        .then(() => {
+          this.again = null;
+          return this.refresh();
+        });
+      return this.again;
     }
+    this.refreshing = this.refreshOnce().finally(() => {
+      this.refreshing = null;
+    });
     return this.refreshing;
   }
 

@@ -54,6 +54,7 @@ export async function startServer(
       `Warden is listening on ${url}`,
       `  API docs:  ${url}/docs`,
       `  storage:   ${services.storage.mode} (${services.storage.location})`,
+      `  rules:     ruleset ${services.live.ruleset?.version ?? 'none'} live; ${services.loaded.entries.toLocaleString('en-US')} list entries loaded in ${services.loaded.ms} ms`,
       ...notes,
     ]);
     let stopping: Promise<void> | null = null;

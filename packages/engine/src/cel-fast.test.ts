@@ -77,6 +77,10 @@ const atom = fc.oneof(
     'a.s.startsWith("x")',
     'a.s.endsWith(b.s)',
     'a.t.contains("y")',
+    'a.s.matches("^x")',
+    'a.t.matches("[xy]+b$")',
+    'b.s.matches("y|z")',
+    'a.i.matches("1")',
     '-a.i < 0',
     'a.flag',
     'b.flag',
@@ -157,7 +161,13 @@ describe('the CEL fast path', () => {
   });
 
   it('does not compile what it does not know, so cel-js runs it', () => {
-    for (const text of ['size(a.s) > 1', 'a.s.matches("x")', '[1, 2].exists(x, x > 1)', 'a["s"] == "x"']) {
+    for (const text of [
+      'size(a.s) > 1',
+      'a.s.matches(b.s)',
+      'a.s.matches("(")',
+      '[1, 2].exists(x, x > 1)',
+      'a["s"] == "x"',
+    ]) {
       expect(compileFast((env.parse(text) as unknown as { ast: unknown }).ast), text).toBeNull();
     }
   });

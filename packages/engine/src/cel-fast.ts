@@ -199,6 +199,10 @@ const HELPERS = {
   sw: strOp((s, a) => s.startsWith(a)),
   ew: strOp((s, a) => s.endsWith(a)),
   ct: strOp((s, a) => s.includes(a)),
+  rx(pattern: RegExp, s: Value): Value {
+    if (isSentinel(s)) return s;
+    return typeof s === 'string' ? pattern.test(s) : FAIL;
+  },
 };
 
 class Unsupported extends Error {}
@@ -300,6 +304,21 @@ function source(node: unknown, temps: { n: number; constants: string[] }): strin
     }
     case 'rcall': {
       const [name, receiver, callArgs] = list();
+      if (name === 'matches' && Array.isArray(callArgs) && callArgs.length === 1) {
+        // cel-js runs `new RegExp(pattern).test(value)` on every call; a literal pattern is
+        // compiled once here, the same way (an invalid one is left to cel-js to report).
+        const pattern = callArgs[0];
+        if (!isNode(pattern) || pattern.op !== 'value' || typeof pattern.args !== 'string')
+          throw new Unsupported();
+        try {
+          new RegExp(pattern.args);
+        } catch {
+          throw new Unsupported();
+        }
+        const constant = `k${temps.constants.length}`;
+        temps.constants.push(`const ${constant} = new RegExp(${JSON.stringify(pattern.args)});`);
+        return `h.rx(${constant}, ${source(receiver, temps)})`;
+      }
       const helper = typeof name === 'string' ? STRING_METHODS[name] : undefined;
       if (!helper || !Array.isArray(callArgs) || callArgs.length !== 1) throw new Unsupported();
       return `h.${helper}(${source(receiver, temps)}, ${source(callArgs[0], temps)})`;

@@ -195,16 +195,24 @@ function celValue(type: AttributeType | undefined, value: unknown): unknown {
 
 /** Builds the evaluation context from a feature snapshot (live, or stored for a backtest). */
 export function celContext(snapshot: FeatureSnapshot, lists: ListSet, score: number | null): CelContext {
-  const context: CelContext = { attributes: {}, lists: lists.refs };
-  for (const ns of NAMESPACES) context[ns] = {};
+  // Namespaces the event says nothing about share one frozen empty map (rules only read).
+  const context: CelContext = { attributes: EMPTY, lists: lists.refs };
+  for (const ns of NAMESPACES) context[ns] = EMPTY;
   for (const name in snapshot) {
     const parts = partsOf(name);
-    const bucket = context[parts.ns] as Record<string, unknown> | undefined;
-    if (bucket) bucket[parts.field] = celValue(parts.type, snapshot[name]);
+    let bucket = context[parts.ns] as Record<string, unknown> | undefined;
+    if (bucket === undefined) continue;
+    if (bucket === EMPTY) {
+      bucket = {};
+      context[parts.ns] = bucket;
+    }
+    bucket[parts.field] = celValue(parts.type, snapshot[name]);
   }
   if (score !== null) context.score = BigInt(score);
   return context;
 }
+
+const EMPTY: Record<string, unknown> = Object.freeze({});
 
 interface AstNode {
   op: string;

@@ -115,6 +115,8 @@ describe('rules and lists refuse bad input cleanly', () => {
       (await t.post('/v1/backtests', { from: '2026-02-01T00:00:00Z', to: '2026-01-01T00:00:00Z' })).json()
         .error.code,
     ).toBe('invalid_field');
+    const reserved = await t.post('/v1/lists', { name: 'in', kind: 'string', type: 'block' });
+    expect(reserved.json().error).toMatchObject({ code: 'invalid_field', field: '/name' });
     const csv = await t.app.inject({
       method: 'POST',
       url: '/v1/lists/blocked_ips/import',

@@ -28,6 +28,13 @@ import type { AuditLog } from './audit.js';
 import { LIST_PAYLOAD_CONTEXT, type ListEntryPayload, type LiveState } from './live-state.js';
 import { listsUsedBy } from './rules.js';
 
+/** Words CEL reserves: a list named one could not be written as lists.NAME in a rule. */
+const CEL_RESERVED = new Set(
+  'as break const continue else false for function if import in let loop namespace null package return true var void while'.split(
+    ' ',
+  ),
+);
+
 /** The most entries one import or one request may add. */
 export const MAX_IMPORT_ROWS = 1_000_000;
 const iso = (d: Date | string) => new Date(d).toISOString();
@@ -62,6 +69,13 @@ export class Lists {
   }
 
   async create(input: ListInput, actor: string): Promise<ListView> {
+    if (CEL_RESERVED.has(input.name)) {
+      throw new WardenError(
+        'invalid_field',
+        `${input.name} is a reserved word in rules: choose another name`,
+        '/name',
+      );
+    }
     const row: ListRow = {
       name: input.name,
       kind: input.kind,

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { seededRandom } from './random.js';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -249,15 +250,7 @@ async function startEmptyServer(): Promise<Server> {
 
 const POOL = { users: 50_000, cards: 60_000, ips: 40_000, devices: 55_000 };
 
-let seed = 0x9e3779b9;
-/** mulberry32: fast, reproducible, good enough to spread load. */
-function random(): number {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const random = seededRandom(0x9e3779b9);
 const pick = <T>(items: readonly T[], n: number): T => items[n % items.length] as T;
 const randomInt = (n: number) => Math.floor(random() * n);
 /** A stable 32-bit hash of a small integer, as 8 hex digits. */

@@ -14,6 +14,7 @@ import { cpus, totalmem } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ListIndex, type ListKind, normaliseLookupValue } from '../packages/engine/src/lists.js';
+import { seededRandom } from './random.js';
 
 const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 1_000_000);
 const LOOKUPS = Number(process.env.BENCH_LOOKUPS ?? 1_000_000);
@@ -33,17 +34,7 @@ function settledMemory(): { heap: number; buffers: number } {
   return { heap: m.heapUsed, buffers: m.arrayBuffers };
 }
 
-/** mulberry32: a small seeded generator, so the data is the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = seededRandom;
 const SEED = 20260101;
 /** For lookups; entries have their own generator, restarted for each pass over them. */
 const rand = random(SEED + 1);

@@ -53,6 +53,7 @@ import { decisionBlocks, decisionsInBlocks } from '../packages/server/src/reposi
 import { createServices, type Services } from '../packages/server/src/services.js';
 import { SNAPSHOT_CONTEXT } from '../packages/server/src/use-cases/backtests.js';
 import { loadLabels } from '../packages/server/src/use-cases/labels.js';
+import { seededRandom } from './random.js';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -135,17 +136,7 @@ const us = (ns: number) => (ns / 1000).toFixed(ns < 10_000 ? 2 : 1);
 // Seeded data
 // ---------------------------------------------------------------------------------------------
 
-/** mulberry32: a small seeded generator, so the data is the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = seededRandom;
 const rand = random(20260601);
 const below = (n: number) => Math.floor(rand() * n);
 const chance = (p: number) => rand() < p;

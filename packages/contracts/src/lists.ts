@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 
-/** Kept in step with the engine's LIST_KINDS (a test checks it). */
+/** The kinds of list Warden keeps (the engine's LIST_KINDS is this list). */
 export const LIST_KIND_NAMES = [
   'email',
   'email_domain',

@@ -1,3 +1,4 @@
+import { LIST_KIND_NAMES } from '@warden/contracts';
 /**
  * Typed lists ("is this email, IP or card on a block list"): how each kind of value is written in
  * a list, and an in-memory index that answers membership with expiry judged at lookup time.
@@ -10,19 +11,8 @@
 import { formatIpAddress, type IpFamily, IpPrefixTrie, readIpAddress } from './ip-prefix-trie.js';
 import { normaliseEmail, normaliseIp, normalisePhone } from './normalise.js';
 
-export const LIST_KINDS = [
-  'email',
-  'email_domain',
-  'ip',
-  'card_fingerprint',
-  'bin',
-  'device',
-  'user',
-  'phone',
-  'account_number',
-  'country',
-  'string',
-] as const;
+/** The kinds of list; the API contract defines them. */
+export const LIST_KINDS = LIST_KIND_NAMES;
 export type ListKind = (typeof LIST_KINDS)[number];
 
 export type NormalisedListValue = { ok: true; value: string } | { ok: false; message: string };

@@ -25,6 +25,7 @@ import {
   type ReplayRow,
 } from '../repositories/decisions.js';
 import { findDraft, findRuleset, latestRuleset } from '../repositories/rulesets.js';
+import { iso } from '../time.js';
 import { labelOf, loadLabels } from './labels.js';
 import type { LiveState } from './live-state.js';
 
@@ -33,7 +34,6 @@ export const SNAPSHOT_CONTEXT = 'decisions.snapshot';
 const BLOCKS_PER_READ = 2000;
 /** A running backtest that has not moved for this long was cut off (its process stopped). */
 const STALLED_MS = 120_000;
-const iso = (d: Date | string) => new Date(d).toISOString();
 
 function view(row: BacktestRow, now: Date): Backtest {
   const stalled = row.status === 'running' && now.getTime() - new Date(row.updated_at).getTime() > STALLED_MS;

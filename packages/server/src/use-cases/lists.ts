@@ -24,6 +24,7 @@ import {
   upsertEntries,
 } from '../repositories/lists.js';
 import { findDraft, latestRuleset } from '../repositories/rulesets.js';
+import { iso } from '../time.js';
 import type { AuditLog } from './audit.js';
 import { LIST_PAYLOAD_CONTEXT, type ListEntryPayload, type LiveState } from './live-state.js';
 import { listsUsedBy } from './rules.js';
@@ -37,7 +38,6 @@ const CEL_RESERVED = new Set(
 
 /** The most entries one import or one request may add. */
 export const MAX_IMPORT_ROWS = 1_000_000;
-const iso = (d: Date | string) => new Date(d).toISOString();
 
 export interface EntryToAdd {
   value: string;

@@ -25,6 +25,7 @@ import {
   type RulesetRow,
   saveDraft,
 } from '../repositories/rulesets.js';
+import { iso } from '../time.js';
 import type { AuditLog } from './audit.js';
 import type { LiveState } from './live-state.js';
 
@@ -35,8 +36,6 @@ interface DraftState {
   updatedBy: string;
   updatedAt: Date;
 }
-
-const iso = (d: Date | string) => new Date(d).toISOString();
 
 function liveView(row: RulesetRow, liveVersion: number | null): Ruleset {
   return {

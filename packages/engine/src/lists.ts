@@ -17,12 +17,6 @@ export type ListKind = (typeof LIST_KINDS)[number];
 
 export type NormalisedListValue = { ok: true; value: string } | { ok: false; message: string };
 
-const KIND_SET: ReadonlySet<string> = new Set(LIST_KINDS);
-
-export function isListKind(value: string): value is ListKind {
-  return KIND_SET.has(value);
-}
-
 const ok = (value: string): NormalisedListValue => ({ ok: true, value });
 const fail = (message: string): NormalisedListValue => ({ ok: false, message });
 

@@ -1,5 +1,4 @@
-import type { ListInput, Rule, RulesetThresholds } from '@warden/contracts';
-import { DEFAULT_THRESHOLDS } from '@warden/contracts';
+import type { ListInput, Rule } from '@warden/contracts';
 
 /**
  * The lists and rules a new Warden starts with, published as ruleset version 1 on the first start.
@@ -134,5 +133,3 @@ export const DEFAULT_RULES: Rule[] = [
     action: 'review',
   }),
 ];
-
-export const DEFAULT_RULESET_THRESHOLDS: RulesetThresholds = DEFAULT_THRESHOLDS;

@@ -1,10 +1,11 @@
+import { DEFAULT_THRESHOLDS } from '@warden/contracts';
 import type { Kysely } from 'kysely';
 import type { Config } from './config.js';
 import { Keyring } from './crypto/keyring.js';
 import { resolveMasterKey } from './crypto/master-key.js';
 import type { Database } from './db/schema.js';
 import { openStorage, type Storage } from './db/storage.js';
-import { DEFAULT_LISTS, DEFAULT_RULES, DEFAULT_RULESET_THRESHOLDS } from './default-rules.js';
+import { DEFAULT_LISTS, DEFAULT_RULES } from './default-rules.js';
 import { WardenError } from './errors.js';
 import { type Clock, createIdGenerator, type IdGenerator, systemClock } from './ids.js';
 import { Metrics } from './metrics.js';
@@ -90,7 +91,7 @@ export async function createServices(
         }
       }
       await live.refresh();
-      await rules.publishInitial(DEFAULT_RULES, DEFAULT_RULESET_THRESHOLDS, 'Default rule pack');
+      await rules.publishInitial(DEFAULT_RULES, DEFAULT_THRESHOLDS, 'Default rule pack');
     }
     const loaded = await live.load();
     live.startPolling(config.stateRefreshMs);

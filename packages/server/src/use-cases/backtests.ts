@@ -277,7 +277,7 @@ export class Backtests {
     };
   }
 
-  async compiled(which: 'draft' | number): Promise<CompiledRuleset> {
+  private async compiled(which: 'draft' | number): Promise<CompiledRuleset> {
     const source =
       which === 'draft'
         ? ((await findDraft(this.db)) ?? (await latestRuleset(this.db)))

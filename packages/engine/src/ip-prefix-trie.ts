@@ -1,3 +1,4 @@
+import { formatIpv6Groups } from './normalise.js';
 /**
  * Address blocks (CIDR) of one IP family, for "does this address fall in a listed block".
  *
@@ -412,22 +413,5 @@ export function formatIpAddress(family: IpFamily, words: ArrayLike<number>): str
     const word = (words[w] ?? 0) >>> 0;
     groups.push(word >>> 16, word & 0xffff);
   }
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
+  return formatIpv6Groups(groups);
 }

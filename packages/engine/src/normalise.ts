@@ -89,23 +89,27 @@ export function normaliseIp(raw: string): string | null {
     const b = words[7] ?? 0;
     return [a >> 8, a & 255, b >> 8, b & 255].join('.');
   }
-  // Longest run of two or more zero words becomes "::".
+  return formatIpv6Groups(words);
+}
+
+/** RFC 5952 text of eight 16-bit groups: lower case, the first longest run of 2+ zero groups as "::". */
+export function formatIpv6Groups(groups: readonly number[]): string {
   let bestStart = -1;
-  let bestLen = 0;
+  let bestLen = 1;
   for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
+    if (groups[i] !== 0) {
       i++;
       continue;
     }
     let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
       bestStart = i;
       bestLen = j - i;
     }
     i = j;
   }
-  const hex = words.map((w) => w.toString(16));
+  const hex = groups.map((g) => g.toString(16));
   if (bestStart < 0) return hex.join(':');
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }

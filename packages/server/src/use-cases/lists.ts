@@ -131,10 +131,11 @@ export class Lists {
     entries: EntryToAdd[],
     actor: string,
     where: (index: number) => { field?: string; line?: number },
-  ): Promise<number> {
+  ): Promise<{ added: number; values: string[]; at: Date }> {
     const list = await this.mustFind(name);
     const now = this.clock.now();
     const rows = new Map<string, NewListEntry>();
+    const values: string[] = [];
     entries.forEach((entry, i) => {
       const normalised = normaliseListValue(list.kind as ListKind, entry.value);
       const at = where(i);
@@ -154,6 +155,7 @@ export class Lists {
           at.field,
         );
       }
+      values.push(normalised.value);
       const payload: ListEntryPayload = { value: normalised.value, reason: entry.reason ?? null };
       const valueIndex = this.valueIndex(name, normalised.value);
       rows.set(valueIndex, {
@@ -176,19 +178,17 @@ export class Lists {
       });
     });
     await this.live.refresh();
-    return rows.size;
+    return { added: rows.size, values, at: now };
   }
 
   async addEntry(name: string, input: ListEntryInput, actor: string): Promise<ListEntryView> {
-    await this.addEntries(name, [input], actor, () => ({ field: '/value' }));
-    const list = await this.mustFind(name);
-    const normalised = normaliseListValue(list.kind as ListKind, input.value);
+    const { values, at } = await this.addEntries(name, [input], actor, () => ({ field: '/value' }));
     return {
-      value: normalised.ok ? normalised.value : input.value,
+      value: values[0] ?? input.value,
       reason: input.reason ?? null,
       source: input.source ?? 'manual',
       added_by: actor,
-      added_at: iso(this.clock.now()),
+      added_at: iso(at),
       expires_at: input.expires_at ? iso(input.expires_at) : null,
     };
   }
@@ -225,7 +225,7 @@ export class Lists {
     };
   }
 
-  async importCsv(name: string, text: string, actor: string): Promise<number> {
+  async importCsv(name: string, text: string, actor: string): Promise<{ added: number }> {
     const parsed = parseListCsv(text, MAX_IMPORT_ROWS);
     if (!parsed.ok) {
       throw new WardenError('invalid_csv', `Line ${parsed.line}: ${parsed.message}`, undefined, {
@@ -236,8 +236,8 @@ export class Lists {
       name,
       parsed.rows.map((r) => ({ ...r, source: 'import' as const })),
       actor,
-      // The header is line 1; rows come after, empty lines skipped, so report the row's number.
-      (i) => ({ line: parsed.lines?.[i] ?? i + 2 }),
+      // The line of the file where the row starts (the parser counts quoted line breaks too).
+      (i) => ({ line: parsed.lines[i] ?? i + 2 }),
     );
   }
 

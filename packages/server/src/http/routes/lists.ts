@@ -143,7 +143,7 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       },
     },
     async (request, reply) => {
-      const added = await lists.addEntries(
+      const { added } = await lists.addEntries(
         request.params.name,
         request.body.entries,
         actorOf(request),
@@ -192,7 +192,7 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       if (typeof request.body !== 'string') {
         throw new WardenError('unsupported_media_type', 'Send the CSV with Content-Type: text/csv');
       }
-      const added = await lists.importCsv(request.params.name, request.body, actorOf(request));
+      const { added } = await lists.importCsv(request.params.name, request.body, actorOf(request));
       return reply.status(201).send({ added });
     },
   );

@@ -10,6 +10,7 @@ import {
   type ListSet,
   type RuleError,
 } from './rules.js';
+import { type CompiledDerived, evaluateDerived } from './velocity.js';
 
 export interface DecisionOutcome {
   action: Action;
@@ -34,6 +35,10 @@ export interface DecisionContext {
   lists: ListSet;
   facts: UserFacts | null;
   nowMs: number;
+  /** Counter attributes read for this event (velocity.*), if any. */
+  velocity?: FeatureSnapshot | null;
+  /** Derived features, computed after the counters and before the rules. */
+  derived?: readonly CompiledDerived[];
 }
 
 /**
@@ -43,6 +48,11 @@ export interface DecisionContext {
 export function decide(n: NormalisedEvent, ctx: DecisionContext): DecisionOutcome | null {
   if (!isDecisionEventType(n.event.type)) return null;
   const features = computeAttributes({ n, facts: ctx.facts });
+  if (ctx.velocity) Object.assign(features, ctx.velocity);
+  if (ctx.derived?.length) {
+    ctx.lists.clock.nowMs = ctx.nowMs;
+    evaluateDerived(ctx.derived, features, celContext(features, ctx.lists, null, ctx.ruleset?.types));
+  }
   return decideFromSnapshot(n.event.type, features, null, ctx);
 }
 
@@ -56,7 +66,7 @@ export function decideFromSnapshot(
   const { ruleset, lists } = ctx;
   lists.clock.nowMs = ctx.nowMs;
   const evaluation = ruleset
-    ? evaluateRules(ruleset, eventType, celContext(features, lists, score))
+    ? evaluateRules(ruleset, eventType, celContext(features, lists, score, ruleset.types))
     : { matched: [], errors: [] };
   const policy = applyPolicy(evaluation, eventType, score, ruleset?.thresholds ?? DEFAULT_THRESHOLDS);
   return {

@@ -1,3 +1,4 @@
+import type { PaymentMethod } from '@warden/contracts';
 import type { NormalisedEvent } from './normalise.js';
 import { addressKey } from './normalise.js';
 
@@ -21,6 +22,15 @@ function compact(record: Record<string, string | number | undefined>): Record<st
   return out;
 }
 
+/** What identifies a card: the gateway's fingerprint, else its token, else BIN, last 4 and expiry. */
+export function cardKey(pm: PaymentMethod): string | undefined {
+  return (
+    pm.fingerprint ??
+    pm.token ??
+    (pm.bin && pm.last4 ? `${pm.bin}|${pm.last4}|${pm.exp_month ?? ''}/${pm.exp_year ?? ''}` : undefined)
+  );
+}
+
 /** The entities an event mentions, each once. */
 export function extractEntities(n: NormalisedEvent): EntityRef[] {
   const { event } = n;
@@ -31,10 +41,7 @@ export function extractEntities(n: NormalisedEvent): EntityRef[] {
   if (event.session?.device_id) out.push({ kind: 'device', value: event.session.device_id, display: null });
   const pm = event.payment_method;
   if (pm?.type === 'card') {
-    const key =
-      pm.fingerprint ??
-      pm.token ??
-      (pm.bin && pm.last4 ? `${pm.bin}|${pm.last4}|${pm.exp_month ?? ''}/${pm.exp_year ?? ''}` : undefined);
+    const key = cardKey(pm);
     if (key) {
       out.push({
         kind: 'card',

@@ -10,3 +10,4 @@ export * from './normalise.js';
 export * from './result.js';
 export * from './rules.js';
 export * from './validate-event.js';
+export * from './velocity.js';

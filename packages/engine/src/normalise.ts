@@ -32,7 +32,7 @@ export function normalisePhone(raw: string): string {
   return trimmed.startsWith('+') ? `+${digits}` : digits;
 }
 
-function expandIpv6(ip: string): number[] | null {
+export function expandIpv6(ip: string): number[] | null {
   let text = ip.toLowerCase();
   const zone = text.indexOf('%');
   if (zone >= 0) text = text.slice(0, zone);

@@ -70,8 +70,43 @@ const LIMITS = {
   maxMapEntries: 100,
   maxCallArguments: 8,
 };
-const NAMESPACES = [...new Set(ATTRIBUTES.map((a) => a.name.slice(0, a.name.indexOf('.'))))];
-const TYPE_OF = new Map<string, AttributeType>(ATTRIBUTES.map((a) => [a.name, a.type]));
+/** Namespaces of the catalogue: the foundation's, plus counters' and derived features'. */
+const NAMESPACES = [
+  ...new Set([...ATTRIBUTES.map((a) => a.name.slice(0, a.name.indexOf('.'))), 'velocity', 'derived']),
+];
+/** The foundation's attribute types; an environment adds the counters and derived features it has. */
+export const FOUNDATION_TYPES: ReadonlyMap<string, AttributeType> = new Map(
+  ATTRIBUTES.map((a) => [a.name, a.type]),
+);
+
+/** An attribute beyond the foundation's: a counter's or a derived feature's. */
+export interface AttributeInfo {
+  name: string;
+  type: AttributeType;
+}
+
+type Schema = { [field: string]: string | Schema };
+
+/** Nested schema for the checker: `velocity.card.declined_1h` is velocity → card → declined_1h. */
+function schemaOf(ns: string, types: ReadonlyMap<string, AttributeType>): Schema {
+  const schema: Schema = {};
+  for (const [name, type] of types) {
+    if (!name.startsWith(`${ns}.`)) continue;
+    const path = name.slice(ns.length + 1).split('.');
+    let node = schema;
+    for (const part of path.slice(0, -1)) {
+      const next = node[part];
+      if (typeof next === 'object') node = next;
+      else {
+        const created: Schema = {};
+        node[part] = created;
+        node = created;
+      }
+    }
+    node[path.at(-1) as string] = type;
+  }
+  return schema;
+}
 
 function withListOperator(env: Environment): Environment {
   return env
@@ -88,14 +123,21 @@ function withListOperator(env: Environment): Environment {
 export class RuleEnvironment {
   private readonly checker: Environment;
   private readonly runner: Environment;
+  /** Every attribute's type: the foundation's and the extra ones this environment was given. */
+  readonly types: ReadonlyMap<string, AttributeType>;
 
-  constructor(readonly listNames: readonly string[]) {
+  constructor(
+    readonly listNames: readonly string[],
+    extra: readonly AttributeInfo[] = [],
+  ) {
+    const types = new Map(FOUNDATION_TYPES);
+    for (const a of extra) types.set(a.name, a.type);
+    this.types = types;
     const checker = withListOperator(new Environment({ limits: LIMITS }));
     for (const ns of NAMESPACES) {
-      const schema: Record<string, string> = {};
-      for (const a of ATTRIBUTES)
-        if (a.name.startsWith(`${ns}.`)) schema[a.name.slice(ns.length + 1)] = a.type;
-      checker.registerVariable({ name: ns, schema });
+      const schema = schemaOf(ns, types);
+      // A namespace with nothing in it (no derived features yet) is unknown to rules.
+      if (Object.keys(schema).length) checker.registerVariable({ name: ns, schema });
     }
     checker.registerVariable('attributes', 'map<string, dyn>');
     checker.registerVariable('score', 'int');
@@ -118,6 +160,11 @@ export class RuleEnvironment {
 
   /** Type-checks an expression; null when it is a valid boolean rule. */
   check(expression: string): ExpressionProblem | null {
+    return this.checkYields(expression, 'bool');
+  }
+
+  /** Type-checks an expression that must yield `type` (a derived feature's declared type). */
+  checkYields(expression: string, type: AttributeType): ExpressionProblem | null {
     if (expression.length > MAX_EXPRESSION_LENGTH) {
       return { message: `Expression longer than ${MAX_EXPRESSION_LENGTH} characters`, start: 0, end: 0 };
     }
@@ -128,9 +175,9 @@ export class RuleEnvironment {
     try {
       const result = this.checker.check(expression);
       if (!result.valid) return problemOf(result.error, expression);
-      if (result.type !== 'bool' && result.type !== 'dyn') {
+      if (result.type !== type && result.type !== 'dyn') {
         return {
-          message: `A rule must yield a bool; this yields ${result.type}`,
+          message: `${type === 'bool' ? 'A rule' : 'This expression'} must yield ${type === 'int' ? 'an' : 'a'} ${type}; this yields ${result.type}`,
           start: 0,
           end: expression.length,
         };
@@ -167,9 +214,9 @@ export type CelContext = Record<string, unknown>;
 
 interface NameParts {
   ns: string;
+  /** For three-part names (velocity.card.declined_1h): the middle part; null otherwise. */
+  group: string | null;
   field: string;
-  /** undefined for the platform's own attributes.* */
-  type: AttributeType | undefined;
 }
 
 /** Attribute names split once: building a context runs for every decision. */
@@ -178,9 +225,15 @@ function partsOf(name: string): NameParts {
   let parts = PARTS.get(name);
   if (!parts) {
     const dot = name.indexOf('.');
-    parts = { ns: name.slice(0, dot), field: name.slice(dot + 1), type: TYPE_OF.get(name) };
+    const ns = name.slice(0, dot);
+    const rest = name.slice(dot + 1);
+    const second = ns === 'attributes' ? -1 : rest.indexOf('.');
+    parts =
+      second < 0
+        ? { ns, group: null, field: rest }
+        : { ns, group: rest.slice(0, second), field: rest.slice(second + 1) };
     // The platform's own attribute names are bounded per event but not overall: cap the cache.
-    if (parts.type !== undefined || PARTS.size < 10_000) PARTS.set(name, parts);
+    if (ns !== 'attributes' || PARTS.size < 10_000) PARTS.set(name, parts);
   }
   return parts;
 }
@@ -193,8 +246,16 @@ function celValue(type: AttributeType | undefined, value: unknown): unknown {
   return value;
 }
 
-/** Builds the evaluation context from a feature snapshot (live, or stored for a backtest). */
-export function celContext(snapshot: FeatureSnapshot, lists: ListSet, score: number | null): CelContext {
+/**
+ * Builds the evaluation context from a feature snapshot (live, or stored for a backtest). `types`
+ * says which numbers are CEL ints: the environment's, so counters and derived features count.
+ */
+export function celContext(
+  snapshot: FeatureSnapshot,
+  lists: ListSet,
+  score: number | null,
+  types: ReadonlyMap<string, AttributeType> = FOUNDATION_TYPES,
+): CelContext {
   // Namespaces the event says nothing about share one frozen empty map (rules only read).
   const context: CelContext = { attributes: EMPTY, lists: lists.refs };
   for (const ns of NAMESPACES) context[ns] = EMPTY;
@@ -206,7 +267,15 @@ export function celContext(snapshot: FeatureSnapshot, lists: ListSet, score: num
       bucket = {};
       context[parts.ns] = bucket;
     }
-    bucket[parts.field] = celValue(parts.type, snapshot[name]);
+    if (parts.group !== null) {
+      let group = bucket[parts.group] as Record<string, unknown> | undefined;
+      if (group === undefined) {
+        group = {};
+        bucket[parts.group] = group;
+      }
+      bucket = group;
+    }
+    bucket[parts.field] = celValue(types.get(name), snapshot[name]);
   }
   if (score !== null) context.score = BigInt(score);
   return context;
@@ -303,6 +372,8 @@ export interface CompiledRuleset {
   version: number | null;
   rules: CompiledRule[];
   thresholds: RulesetThresholds;
+  /** The attribute types of the environment it was compiled in (see celContext). */
+  types: ReadonlyMap<string, AttributeType>;
 }
 
 export interface RuleProblem extends ExpressionProblem {
@@ -333,7 +404,7 @@ export function compileRuleset(
   }
   return problems.length
     ? { ok: false, problems }
-    : { ok: true, ruleset: { version, rules: compiled, thresholds } };
+    : { ok: true, ruleset: { version, rules: compiled, thresholds, types: env.types } };
 }
 
 export interface RuleError {

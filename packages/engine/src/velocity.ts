@@ -1,0 +1,689 @@
+import { createHash } from 'node:crypto';
+import type { Action, CounterInput, CounterOutcome, DerivedFeatureInput } from '@warden/contracts';
+import { isDecisionEventType } from '@warden/contracts';
+import type { AttributeType, AttributeValue, FeatureSnapshot } from './catalogue.js';
+import { FAIL, type FastRule, MISSING } from './cel-fast.js';
+import { cardKey } from './entities.js';
+import { addressKey, expandIpv6, type NormalisedEvent, normaliseName } from './normalise.js';
+import type { CelContext, ExpressionProblem, RuleEnvironment } from './rules.js';
+
+/**
+ * Velocity: counts, sums, distinct counts and first/last-seen times per key, over windows of
+ * event time. This module is pure: it says which series an event reads and writes and turns what
+ * a store read back into catalogue attributes; the stores (memory, Redis) live in the server.
+ *
+ * A count or sum series keeps, per bucket of its granularity g, the running total of everything
+ * up to that bucket. A window W read at time t is total(bucket(t)) − total(bucket(t − W)): it
+ * counts the events whose bucket lies in (⌊(t−W)/g⌋, ⌊t/g⌋]. With whole-second event times and
+ * g = 1 s that is exactly (t − W, t]; otherwise the lower edge is exact to g.
+ */
+
+export type SeriesFamily = 'sum' | 'distinct' | 'recency';
+
+export interface SeriesDef {
+  /** Short stable id: the same definition gets the same id on every node and every start. */
+  id: string;
+  family: SeriesFamily;
+  key: string;
+  of: string | undefined;
+  granularityMs: number;
+  /** The longest finite window (what must be kept); Infinity when a window is all time. */
+  retentionMs: number;
+  /** Every window its counters read, ascending; Infinity is all time. */
+  windowsMs: number[];
+  eventTypes: ReadonlySet<string> | null;
+  outcome: CounterOutcome | undefined;
+}
+
+export interface VelocityAttribute {
+  name: string;
+  type: AttributeType;
+  description: string;
+  example: AttributeValue;
+}
+
+export interface CompiledCounter {
+  spec: CounterInput;
+  source: 'builtin' | 'config' | 'api';
+  series: SeriesDef;
+  attributes: VelocityAttribute[];
+}
+
+/** What a store reads for one series, before the event is counted. */
+export interface SeriesRead {
+  series: SeriesDef;
+  entity: string;
+  atMs: number;
+  /** recency with `of`: the current value, so the store says whether it changed. */
+  value: string | null;
+}
+
+/** What a store adds for one series. `value` is what a distinct count or a recency keeps. */
+export interface SeriesWrite {
+  series: SeriesDef;
+  entity: string;
+  atMs: number;
+  amount: number;
+  value: string | null;
+  /**
+   * Counts once per series whatever repeats it: a label's writes carry the labelled event's id,
+   * so a fraud alert and a dispute on one payment count one fraud.
+   */
+  once?: string;
+}
+
+/**
+ * What a store answers for one read, per window of the series (same order as `windowsMs`):
+ * counts (and sums for the sum family), or for recency the first and last times seen and
+ * whether the value differs from the last one (null when nothing was seen).
+ */
+export interface SeriesReading {
+  counts: number[];
+  sums: number[];
+  first: number | null;
+  last: number | null;
+  changed: boolean | null;
+}
+
+export const EMPTY_READING: SeriesReading = Object.freeze({
+  counts: [],
+  sums: [],
+  first: null,
+  last: null,
+  changed: null,
+}) as SeriesReading;
+
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `5m`, `24h`, `30d` → milliseconds; `all` → Infinity. */
+export function parseDuration(text: string): number {
+  if (text === 'all') return Number.POSITIVE_INFINITY;
+  const match = /^([1-9][0-9]{0,4})(s|m|h|d)$/.exec(text);
+  if (!match) throw new Error(`Not a duration: ${text}`);
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}
+
+const OUTCOME_TYPES: Partial<Record<CounterOutcome, string>> = {
+  attempted: 'payment.attempted',
+  authorized: 'payment.authorized',
+  declined: 'payment.declined',
+  refunded: 'refund.created',
+};
+
+/** Outcomes written when a later event names an earlier one: counted with the earlier one's keys. */
+export const LABEL_OUTCOMES: ReadonlySet<CounterOutcome> = new Set(['disputed', 'fraud']);
+
+// ---------------------------------------------------------------------------------------------
+// Keys and values
+
+function ipPrefix(ip: string): string {
+  if (!ip.includes(':')) return `${ip.slice(0, ip.lastIndexOf('.'))}.0/24`;
+  const groups = expandIpv6(ip);
+  return groups
+    ? `${groups
+        .slice(0, 4)
+        .map((g) => g.toString(16))
+        .join(':')}::/64`
+    : ip;
+}
+
+function accountNumber(n: NormalisedEvent): string | undefined {
+  const pm = n.event.payment_method;
+  const raw = pm?.iban ?? pm?.account_number;
+  return raw ? raw.replace(/[\s-]/g, '').toUpperCase() : undefined;
+}
+
+function personName(n: NormalisedEvent): string | undefined {
+  const billing = n.event.billing_address?.name;
+  if (billing) return normaliseName(billing);
+  return n.fullName ?? undefined;
+}
+
+type Extract = (n: NormalisedEvent) => string | undefined | null;
+
+const EXTRACTORS: Record<string, Extract> = {
+  user: (n) => n.event.user?.id,
+  email: (n) => n.email,
+  email_domain: (n) => n.emailDomain,
+  phone: (n) => n.phone,
+  card: (n) => (n.event.payment_method?.type === 'card' ? cardKey(n.event.payment_method) : undefined),
+  bin: (n) => n.event.payment_method?.bin,
+  ip: (n) => n.ip,
+  ip_prefix: (n) => (n.ip ? ipPrefix(n.ip) : undefined),
+  device: (n) => n.event.session?.device_id,
+  billing_address: (n) => (n.event.billing_address ? addressKey(n.event.billing_address) : undefined),
+  shipping_address: (n) => (n.event.shipping_address ? addressKey(n.event.shipping_address) : undefined),
+  account_number: accountNumber,
+  name: personName,
+};
+
+function extractor(name: string): Extract {
+  if (name.startsWith('attributes.')) {
+    const field = name.slice('attributes.'.length);
+    return (n) => {
+      const v = n.event.attributes?.[field];
+      return v === undefined ? undefined : String(v);
+    };
+  }
+  const ex = EXTRACTORS[name];
+  if (!ex) throw new Error(`Unknown key: ${name}`);
+  return ex;
+}
+
+/** How attributes name a key: `card`, or the field of `attributes.terminal_id`. */
+export function keyLabel(key: string): string {
+  return key.startsWith('attributes.') ? key.slice('attributes.'.length) : key;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Built-in counters
+
+const c = (
+  key: string,
+  name: string,
+  aggregate: CounterInput['aggregate'],
+  windows: string[],
+  extra: Partial<CounterInput> = {},
+): CounterInput => ({ key, name, aggregate, windows, ...extra });
+
+/** The counters every Warden has, in the style of Radar's velocity attributes. */
+export const BUILTIN_COUNTERS: readonly CounterInput[] = [
+  // Counts and amounts of payment attempts.
+  c('user', 'attempts', 'count', ['1h', '24h', '7d', '30d'], { outcome: 'attempted' }),
+  c('user', 'amount', 'sum', ['24h', '7d', '30d'], { outcome: 'attempted' }),
+  c('card', 'attempts', 'count', ['1h', '24h', '7d'], { outcome: 'attempted' }),
+  c('card', 'amount', 'sum', ['24h', '7d'], { outcome: 'attempted' }),
+  c('email', 'attempts', 'count', ['1h', '24h', '7d'], { outcome: 'attempted' }),
+  c('email', 'amount', 'sum', ['24h', '7d'], { outcome: 'attempted' }),
+  c('ip', 'attempts', 'count', ['5m', '1h', '24h'], { outcome: 'attempted' }),
+  c('ip_prefix', 'attempts', 'count', ['1h', '24h'], { outcome: 'attempted' }),
+  c('device', 'attempts', 'count', ['1h', '24h'], { outcome: 'attempted' }),
+  // Declines, blocks, refunds, disputes and known fraud.
+  c('card', 'declined', 'count', ['1h', '24h', '7d'], { outcome: 'declined' }),
+  c('user', 'declined', 'count', ['1h', '24h'], { outcome: 'declined' }),
+  c('bin', 'declined', 'count', ['1h', '24h'], { outcome: 'declined' }),
+  c('ip', 'declined', 'count', ['1h', '24h'], { outcome: 'declined' }),
+  c('user', 'blocked', 'count', ['24h', '30d'], { outcome: 'blocked' }),
+  c('user', 'refunds', 'count', ['30d'], { outcome: 'refunded' }),
+  c('user', 'disputes', 'count', ['365d'], { outcome: 'disputed' }),
+  c('card', 'frauds', 'count', ['30d', '365d'], { outcome: 'fraud' }),
+  c('user', 'frauds', 'count', ['365d'], { outcome: 'fraud' }),
+  c('device', 'frauds', 'count', ['365d'], { outcome: 'fraud' }),
+  // Failed logins.
+  c('ip', 'failed_logins', 'count', ['5m', '1h', '24h'], { event_types: ['login.failed'] }),
+  c('user', 'failed_logins', 'count', ['1h', '24h'], { event_types: ['login.failed'] }),
+  // Many of one thing on another: velocity of change.
+  c('card', 'distinct_names', 'distinct', ['24h', '7d', '30d'], { of: 'name' }),
+  c('card', 'distinct_users', 'distinct', ['24h', '7d', '30d'], { of: 'user' }),
+  c('card', 'distinct_emails', 'distinct', ['7d', '30d'], { of: 'email' }),
+  c('ip', 'distinct_cards', 'distinct', ['1h', '24h'], { of: 'card' }),
+  c('ip', 'distinct_users', 'distinct', ['1h', '24h', '7d'], { of: 'user' }),
+  c('device', 'distinct_users', 'distinct', ['24h', '30d', 'all'], { of: 'user' }),
+  c('device', 'distinct_cards', 'distinct', ['24h', '7d'], { of: 'card' }),
+  c('email', 'distinct_cards', 'distinct', ['7d', '30d'], { of: 'card' }),
+  c('email', 'distinct_users', 'distinct', ['30d', 'all'], { of: 'user' }),
+  c('phone', 'distinct_users', 'distinct', ['30d', 'all'], { of: 'user' }),
+  c('account_number', 'distinct_users', 'distinct', ['30d', 'all'], { of: 'user' }),
+  c('shipping_address', 'distinct_users', 'distinct', ['30d'], { of: 'user' }),
+  c('billing_address', 'distinct_cards', 'distinct', ['30d'], { of: 'card' }),
+  c('user', 'distinct_cards', 'distinct', ['24h', '7d', '30d'], { of: 'card' }),
+  c('user', 'distinct_account_numbers', 'distinct', ['30d'], { of: 'account_number' }),
+  c('user', 'distinct_ips', 'distinct', ['24h', '7d'], { of: 'ip' }),
+  c('user', 'distinct_devices', 'distinct', ['7d', '30d'], { of: 'device' }),
+  c('user', 'distinct_emails', 'distinct', ['30d'], { of: 'email' }),
+  c('user', 'distinct_phones', 'distinct', ['30d'], { of: 'phone' }),
+  c('user', 'distinct_names', 'distinct', ['30d'], { of: 'name' }),
+  // First seen, previous event.
+  c('email', 'seen', 'recency', []),
+  c('card', 'seen', 'recency', []),
+  c('device', 'seen', 'recency', []),
+  c('ip', 'seen', 'recency', []),
+  c('phone', 'seen', 'recency', []),
+  c('user', 'login', 'recency', [], { event_types: ['login.succeeded'], of: 'ip' }),
+  c('user', 'payment', 'recency', [], { outcome: 'attempted', of: 'card' }),
+];
+
+// ---------------------------------------------------------------------------------------------
+// Compiling counters
+
+export interface CounterProblem {
+  name: string;
+  message: string;
+}
+
+function windowLabel(ms: number): string {
+  if (ms === Number.POSITIVE_INFINITY) return 'all';
+  for (const [unit, size] of [
+    ['d', UNIT_MS.d],
+    ['h', UNIT_MS.h],
+    ['m', UNIT_MS.m],
+    ['s', UNIT_MS.s],
+  ] as const) {
+    // Days read better than hours except for the standard 24h.
+    if (ms % size === 0 && !(unit === 'd' && ms === UNIT_MS.d)) return `${ms / size}${unit}`;
+  }
+  return `${ms / 1000}s`;
+}
+
+function filterText(spec: CounterInput): string {
+  if (spec.outcome && spec.event_types) return `${spec.outcome} ${spec.event_types.join('/')} events`;
+  if (spec.outcome) return `${spec.outcome} events`;
+  if (spec.event_types) return `${spec.event_types.join('/')} events`;
+  return 'events';
+}
+
+function attributesOf(spec: CounterInput, windowsMs: number[]): VelocityAttribute[] {
+  const base = `velocity.${keyLabel(spec.key)}`;
+  const per = `per ${spec.key}`;
+  if (spec.aggregate === 'recency') {
+    const out: VelocityAttribute[] = [
+      {
+        name: `${base}.seconds_since_first_${spec.name}`,
+        type: 'int',
+        description: `Seconds since the first of the ${filterText(spec)} ${per} (missing if none before)`,
+        example: 86_400,
+      },
+      {
+        name: `${base}.seconds_since_last_${spec.name}`,
+        type: 'int',
+        description: `Seconds since the previous of the ${filterText(spec)} ${per} (missing if none before)`,
+        example: 600,
+      },
+    ];
+    if (spec.of) {
+      out.push({
+        name: `${base}.${spec.name}_${keyLabel(spec.of)}_changed`,
+        type: 'bool',
+        description: `The ${spec.of} differs from the one of the previous of the ${filterText(spec)} ${per}`,
+        example: true,
+      });
+    }
+    return out;
+  }
+  return windowsMs.map((ms) => {
+    const w = windowLabel(ms);
+    const span = ms === Number.POSITIVE_INFINITY ? 'ever' : `in the last ${w}`;
+    const what =
+      spec.aggregate === 'count'
+        ? `Number of ${filterText(spec)}`
+        : spec.aggregate === 'sum'
+          ? `Sum of the amounts (minor units of the reference currency) of ${filterText(spec)}`
+          : `Distinct ${spec.of} seen on ${filterText(spec)}`;
+    return {
+      name: `${base}.${spec.name}_${w}`,
+      type: 'int' as const,
+      description: `${what} ${per} ${span}${spec.include_current ? ', this event included' : ''}`,
+      example: spec.aggregate === 'sum' ? 250_000 : 3,
+    };
+  });
+}
+
+function defaultGranularityMs(windowsMs: number[]): number {
+  const finite = windowsMs.filter((w) => Number.isFinite(w));
+  const longest = finite.length ? Math.max(...finite) : Number.POSITIVE_INFINITY;
+  return longest <= UNIT_MS.h ? 1000 : 60_000;
+}
+
+function seriesOf(
+  spec: CounterInput,
+  windowsMs: number[],
+): Omit<SeriesDef, 'id' | 'windowsMs' | 'retentionMs'> & {
+  signature: string;
+} {
+  const family: SeriesFamily =
+    spec.aggregate === 'distinct' ? 'distinct' : spec.aggregate === 'recency' ? 'recency' : 'sum';
+  const granularityMs =
+    family === 'sum'
+      ? spec.granularity
+        ? parseDuration(spec.granularity)
+        : defaultGranularityMs(windowsMs)
+      : 1;
+  const types = spec.event_types ? [...spec.event_types].sort() : null;
+  const of = family === 'sum' ? undefined : spec.of;
+  return {
+    family,
+    key: spec.key,
+    of,
+    granularityMs,
+    eventTypes: types ? new Set(types) : null,
+    outcome: spec.outcome,
+    signature: JSON.stringify([family, spec.key, of ?? null, granularityMs, types, spec.outcome ?? null]),
+  };
+}
+
+/** Checks one counter on its own: what the schema cannot say. */
+export function counterProblem(spec: CounterInput): string | null {
+  if (spec.aggregate === 'distinct' && !spec.of) return 'A distinct counter needs `of`: what to count';
+  if (spec.aggregate !== 'distinct' && spec.aggregate !== 'recency' && spec.of)
+    return '`of` is for distinct and recency counters';
+  if (spec.aggregate === 'recency' && spec.windows.length > 0)
+    return 'A recency counter has no windows: give windows: []';
+  if (spec.aggregate !== 'recency' && spec.windows.length === 0) return 'Give at least one window';
+  if (spec.of && spec.of === spec.key) return '`of` must differ from `key`';
+  if (spec.granularity && spec.aggregate !== 'count' && spec.aggregate !== 'sum')
+    return 'granularity is for count and sum counters';
+  if (spec.event_types && spec.outcome && OUTCOME_TYPES[spec.outcome])
+    return `outcome ${spec.outcome} already means ${OUTCOME_TYPES[spec.outcome]} events: drop event_types`;
+  if (spec.include_current && (spec.aggregate === 'recency' || spec.aggregate === 'distinct'))
+    return 'include_current is for count and sum counters';
+  if (spec.outcome && LABEL_OUTCOMES.has(spec.outcome) && spec.event_types)
+    return `outcome ${spec.outcome} counts the events that labels name: drop event_types`;
+  for (const w of spec.windows) {
+    const ms = parseDuration(w);
+    if (spec.granularity && Number.isFinite(ms) && ms % parseDuration(spec.granularity) !== 0)
+      return `window ${w} is not a whole number of granularity ${spec.granularity}`;
+    if (ms > 3 * 365 * UNIT_MS.d && Number.isFinite(ms)) return `window ${w} is longer than three years`;
+  }
+  return null;
+}
+
+export interface DerivedFeature {
+  spec: DerivedFeatureInput;
+  source: 'config' | 'api';
+}
+
+/**
+ * A set of counters compiled once: the series they share (an attempts count and an amount sum
+ * with the same key and filter are one series), and every attribute they provide.
+ */
+export class VelocityModel {
+  readonly series: SeriesDef[];
+  readonly attributes: VelocityAttribute[];
+  private readonly readsFor: SeriesDef[];
+  private readonly extract = new Map<string, Extract>();
+  private readonly plan: { counter: CompiledCounter; windowIndex: number[]; includeCurrent: boolean }[];
+
+  private constructor(
+    readonly counters: CompiledCounter[],
+    readonly derived: DerivedFeature[],
+  ) {
+    this.series = [...new Set(counters.map((c) => c.series))];
+    this.attributes = counters.flatMap((c) => c.attributes);
+    this.readsFor = this.series;
+    for (const s of this.series) {
+      this.extract.set(s.key, extractor(s.key));
+      if (s.of) this.extract.set(s.of, extractor(s.of));
+    }
+    this.plan = counters.map((counter) => ({
+      counter,
+      windowIndex: counter.spec.windows.map((w) => counter.series.windowsMs.indexOf(parseDuration(w))),
+      includeCurrent: counter.spec.include_current === true,
+    }));
+  }
+
+  /**
+   * Compiles counters (built-in first, then the operator's) and derived features. Names must be
+   * unique; problems are reported all at once.
+   */
+  static compile(
+    counters: { spec: CounterInput; source: CompiledCounter['source'] }[],
+    derived: DerivedFeature[] = [],
+  ): { ok: true; model: VelocityModel } | { ok: false; problems: CounterProblem[] } {
+    const problems: CounterProblem[] = [];
+    const bySignature = new Map<
+      string,
+      { def: Omit<SeriesDef, 'windowsMs' | 'retentionMs'>; windows: Set<number> }
+    >();
+    const pending: {
+      spec: CounterInput;
+      source: CompiledCounter['source'];
+      signature: string;
+      windowsMs: number[];
+    }[] = [];
+    const names = new Set<string>();
+    for (const { spec, source } of counters) {
+      const label = `${keyLabel(spec.key)}.${spec.name}`;
+      const problem = counterProblem(spec);
+      if (problem) {
+        problems.push({ name: label, message: problem });
+        continue;
+      }
+      const windowsMs = [...new Set(spec.windows.map(parseDuration))].sort((a, b) => a - b);
+      const shape = seriesOf(spec, windowsMs);
+      const attrs = attributesOf(spec, windowsMs);
+      const clash = attrs.find((a) => names.has(a.name));
+      if (clash) {
+        problems.push({
+          name: label,
+          message: `attribute ${clash.name} is already provided by another counter`,
+        });
+        continue;
+      }
+      for (const a of attrs) names.add(a.name);
+      let entry = bySignature.get(shape.signature);
+      if (!entry) {
+        const { signature, ...def } = shape;
+        entry = {
+          def: { ...def, id: createHash('sha256').update(signature).digest('base64url').slice(0, 10) },
+          windows: new Set(),
+        };
+        bySignature.set(shape.signature, entry);
+      }
+      for (const w of windowsMs) entry.windows.add(w);
+      pending.push({ spec, source, signature: shape.signature, windowsMs });
+    }
+    for (const d of derived) {
+      if (names.has(`derived.${d.spec.name}`))
+        problems.push({ name: `derived.${d.spec.name}`, message: 'defined twice' });
+      names.add(`derived.${d.spec.name}`);
+    }
+    if (problems.length) return { ok: false, problems };
+    const defs = new Map<string, SeriesDef>();
+    for (const [signature, { def, windows }] of bySignature) {
+      const windowsMs = [...windows].sort((a, b) => a - b);
+      defs.set(signature, { ...def, windowsMs, retentionMs: windowsMs.length ? Math.max(...windowsMs) : 0 });
+    }
+    const compiled = pending.map(({ spec, source, signature, windowsMs }) => ({
+      spec,
+      source,
+      series: defs.get(signature) as SeriesDef,
+      attributes: attributesOf(spec, windowsMs),
+    }));
+    return { ok: true, model: new VelocityModel(compiled, derived) };
+  }
+
+  /** The model with only the built-in counters. */
+  static builtin(): VelocityModel {
+    const result = VelocityModel.compile(
+      BUILTIN_COUNTERS.map((spec) => ({ spec, source: 'builtin' as const })),
+    );
+    if (!result.ok) throw new Error(`Built-in counters do not compile: ${JSON.stringify(result.problems)}`);
+    return result.model;
+  }
+
+  private matches(s: SeriesDef, n: NormalisedEvent, action: Action | null): boolean {
+    const type = n.event.type;
+    if (s.outcome) {
+      if (LABEL_OUTCOMES.has(s.outcome)) return false;
+      if (s.outcome === 'blocked') {
+        if (action !== 'block') return false;
+      } else if (OUTCOME_TYPES[s.outcome] !== type) return false;
+    }
+    return s.eventTypes === null || s.eventTypes.has(type);
+  }
+
+  /** The series a decided event reads (all those its keys are present for), before it is counted. */
+  reads(n: NormalisedEvent): SeriesRead[] {
+    if (!isDecisionEventType(n.event.type)) return [];
+    const atMs = n.occurredAt.getTime();
+    const out: SeriesRead[] = [];
+    for (const series of this.readsFor) {
+      const entity = (this.extract.get(series.key) as Extract)(n);
+      if (!entity) continue;
+      const value =
+        series.family === 'recency' && series.of
+          ? ((this.extract.get(series.of) as Extract)(n) ?? null)
+          : null;
+      out.push({ series, entity, atMs, value });
+    }
+    return out;
+  }
+
+  /** What the event adds once it is stored, given the decision made on it (null if none). */
+  writes(n: NormalisedEvent, action: Action | null): SeriesWrite[] {
+    const atMs = n.occurredAt.getTime();
+    const out: SeriesWrite[] = [];
+    for (const series of this.series) {
+      if (!this.matches(series, n, action)) continue;
+      const write = this.writeOf(series, n, atMs);
+      if (write) out.push(write);
+    }
+    return out;
+  }
+
+  /**
+   * What a label adds: the labelled event's keys, at the labelled event's time, into the series
+   * that count that outcome (`fraud` for labels, fraud alerts and disputes; `disputed` for disputes).
+   */
+  labelWrites(labelled: NormalisedEvent, outcomes: readonly CounterOutcome[]): SeriesWrite[] {
+    const atMs = labelled.occurredAt.getTime();
+    const out: SeriesWrite[] = [];
+    for (const series of this.series) {
+      if (!series.outcome || !outcomes.includes(series.outcome)) continue;
+      const write = this.writeOf(series, labelled, atMs);
+      if (write) out.push({ ...write, once: labelled.event.id });
+    }
+    return out;
+  }
+
+  private writeOf(series: SeriesDef, n: NormalisedEvent, atMs: number): SeriesWrite | null {
+    const entity = (this.extract.get(series.key) as Extract)(n);
+    if (!entity) return null;
+    let value: string | null = null;
+    if (series.of) {
+      value = (this.extract.get(series.of) as Extract)(n) ?? null;
+      // A distinct count of something the event does not have counts nothing.
+      if (value === null && series.family === 'distinct') return null;
+    }
+    return { series, entity, atMs, amount: n.amountRef ?? 0, value };
+  }
+
+  /**
+   * Turns readings (one per read, same order) into attributes. Counters that include the current
+   * event add it when it passes their filter.
+   */
+  attributesFrom(
+    n: NormalisedEvent,
+    reads: SeriesRead[],
+    readings: SeriesReading[],
+    action: Action | null = null,
+  ): FeatureSnapshot {
+    const bySeries = new Map<SeriesDef, { read: SeriesRead; reading: SeriesReading }>();
+    reads.forEach((read, i) => {
+      bySeries.set(read.series, { read, reading: readings[i] ?? EMPTY_READING });
+    });
+    const out: FeatureSnapshot = {};
+    for (const { counter, windowIndex, includeCurrent } of this.plan) {
+      const got = bySeries.get(counter.series);
+      if (!got) continue;
+      const { read, reading } = got;
+      const { spec, attributes } = counter;
+      if (spec.aggregate === 'recency') {
+        const [first, last, changed] = attributes;
+        if (reading.first !== null && first)
+          out[first.name] = Math.max(0, Math.floor((read.atMs - reading.first) / 1000));
+        if (reading.last !== null && last)
+          out[last.name] = Math.max(0, Math.floor((read.atMs - reading.last) / 1000));
+        if (changed && reading.changed !== null && read.value !== null) out[changed.name] = reading.changed;
+        continue;
+      }
+      const extra = includeCurrent && this.matches(counter.series, n, action) ? 1 : 0;
+      attributes.forEach((attr, i) => {
+        const w = windowIndex[i] as number;
+        if (spec.aggregate === 'sum') out[attr.name] = (reading.sums[w] ?? 0) + extra * (n.amountRef ?? 0);
+        else out[attr.name] = (reading.counts[w] ?? 0) + extra;
+      });
+    }
+    return out;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Derived features
+
+export interface CompiledDerived {
+  name: string;
+  type: AttributeType;
+  run: (context: CelContext) => unknown;
+  fast: FastRule | null;
+}
+
+/**
+ * Checks and compiles derived features in order; each may use the ones before it. The
+ * environment must already know their names and types (pass `derivedAttributes` to it).
+ */
+export function compileDerived(
+  env: RuleEnvironment,
+  derived: readonly DerivedFeature[],
+):
+  | { ok: true; derived: CompiledDerived[] }
+  | { ok: false; problems: (ExpressionProblem & { name: string })[] } {
+  const problems: (ExpressionProblem & { name: string })[] = [];
+  const out: CompiledDerived[] = [];
+  for (const { spec } of derived) {
+    const problem = env.checkYields(spec.expression, spec.type);
+    if (problem) {
+      problems.push({ ...problem, name: `derived.${spec.name}` });
+      continue;
+    }
+    const { run, fast } = env.compile(spec.expression);
+    out.push({ name: spec.name, type: spec.type, run, fast });
+  }
+  return problems.length ? { ok: false, problems } : { ok: true, derived: out };
+}
+
+/** The names and types derived features add to the catalogue. */
+export function derivedAttributes(derived: readonly DerivedFeature[]): VelocityAttribute[] {
+  return derived.map(({ spec }) => ({
+    name: `derived.${spec.name}`,
+    type: spec.type,
+    description: spec.description ?? spec.expression,
+    example: spec.type === 'bool' ? true : spec.type === 'string' ? 'x' : 1,
+  }));
+}
+
+function plain(value: unknown, type: AttributeType): AttributeValue | undefined {
+  if (typeof value === 'bigint') return type === 'int' || type === 'double' ? Number(value) : undefined;
+  if (typeof value === 'number') return type === 'int' ? Math.trunc(value) : value;
+  if (typeof value === 'boolean' || typeof value === 'string') return value;
+  return undefined;
+}
+
+/**
+ * Evaluates derived features into the snapshot (`derived.<name>`), each seeing the ones before.
+ * One that fails (a division by zero, a missing counter) is left out, like a missing attribute.
+ */
+export function evaluateDerived(
+  derived: readonly CompiledDerived[],
+  features: FeatureSnapshot,
+  context: CelContext,
+): void {
+  if (!derived.length) return;
+  const own: Record<string, unknown> = {};
+  context.derived = own;
+  for (const d of derived) {
+    let value: unknown;
+    try {
+      value = d.fast ? d.fast(context) : d.run(context);
+    } catch {
+      continue;
+    }
+    if (value === MISSING) continue;
+    if (value === FAIL) {
+      try {
+        value = d.run(context);
+      } catch {
+        continue;
+      }
+    }
+    const out = plain(value, d.type);
+    if (out === undefined || (typeof out === 'number' && !Number.isFinite(out))) continue;
+    features[`derived.${d.name}`] = out;
+    own[d.name] =
+      typeof value === 'bigint' || typeof value === 'number'
+        ? d.type === 'int'
+          ? BigInt(out as number)
+          : out
+        : out;
+  }
+}

@@ -18,6 +18,7 @@ export const ERROR_STATUS = {
   card_number_not_allowed: 422,
   batch_too_large: 413,
   invalid_expression: 422,
+  invalid_counter: 422,
   invalid_list_entry: 422,
   invalid_csv: 422,
   invalid_cursor: 400,

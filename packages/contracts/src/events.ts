@@ -27,6 +27,7 @@ export const RECORD_EVENT_TYPES = [
   'dispute.updated',
   'fraud_alert.received',
   'label',
+  'rate_limit.exceeded',
 ] as const;
 
 export const EVENT_TYPES = [...DECISION_EVENT_TYPES, ...RECORD_EVENT_TYPES] as const;

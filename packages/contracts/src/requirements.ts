@@ -33,4 +33,6 @@ export const EVENT_REQUIREMENTS: Record<EventType, TypeRequirement> = {
   'dispute.updated': { all: ['dispute'] },
   'fraud_alert.received': { all: [], one_of: [['payment_id', 'related_event_id']] },
   label: { all: ['label'], one_of: [['label.event_id', 'label.user_id']] },
+  // Recorded by POST /v1/limits/check when it refuses; the limited action and key kind say why.
+  'rate_limit.exceeded': { all: ['attributes.action', 'attributes.key_kind'] },
 };

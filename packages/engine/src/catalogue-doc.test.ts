@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ATTRIBUTES } from './catalogue.js';
 import { renderAttributesMarkdown } from './catalogue-doc.js';
+import { VelocityModel } from './velocity.js';
 
 /** Guarantee: docs/attributes.md is the catalogue as it is, so users read what rules accept. */
 describe('docs/attributes.md', () => {
@@ -11,9 +12,10 @@ describe('docs/attributes.md', () => {
   });
 
   it('documents every attribute once, each with a description and an example', () => {
-    const names = ATTRIBUTES.map((a) => a.name);
+    const all = [...ATTRIBUTES, ...VelocityModel.builtin().attributes];
+    const names = all.map((a) => a.name);
     expect(new Set(names).size).toBe(names.length);
-    for (const a of ATTRIBUTES) {
+    for (const a of all) {
       expect(a.description.length, a.name).toBeGreaterThan(5);
       expect(renderAttributesMarkdown()).toContain(`\`${a.name}\``);
     }

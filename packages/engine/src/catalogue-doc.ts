@@ -1,10 +1,12 @@
 import { ATTRIBUTES, SPECIAL_VARIABLES } from './catalogue.js';
+import { VelocityModel } from './velocity.js';
 
 const cell = (value: unknown) => String(value).replaceAll('|', '\\|').replaceAll('\n', ' ');
 
 /** docs/attributes.md, generated from the catalogue so the two cannot disagree. */
 export function renderAttributesMarkdown(): string {
-  const namespaces = [...new Set(ATTRIBUTES.map((a) => a.name.slice(0, a.name.indexOf('.'))))];
+  const all = [...ATTRIBUTES, ...VelocityModel.builtin().attributes];
+  const namespaces = [...new Set(all.map((a) => a.name.slice(0, a.name.indexOf('.'))))];
   const lines = [
     '# Attribute catalogue',
     '',
@@ -17,8 +19,18 @@ export function renderAttributesMarkdown(): string {
     '',
   ];
   for (const ns of namespaces) {
-    lines.push(`## ${ns}`, '', '| attribute | type | description | example |', '|---|---|---|---|');
-    for (const a of ATTRIBUTES.filter((x) => x.name.startsWith(`${ns}.`))) {
+    lines.push(`## ${ns}`, '');
+    if (ns === 'velocity') {
+      lines.push(
+        'Built-in counters (docs/velocity.md): counts exclude the event being decided; a key the event',
+        'does not carry leaves its counters missing; a key never seen before counts 0. Counters you add',
+        '(config file or `POST /v1/counters`) and derived features (`derived.*`) join this list at',
+        '`GET /v1/attributes`.',
+        '',
+      );
+    }
+    lines.push('| attribute | type | description | example |', '|---|---|---|---|');
+    for (const a of all.filter((x) => x.name.startsWith(`${ns}.`))) {
       lines.push(
         `| \`${a.name}\` | ${a.type} | ${cell(a.description)} | \`${cell(JSON.stringify(a.example))}\` |`,
       );

@@ -32,6 +32,8 @@ const SAMPLES: Record<string, unknown> = {
   label: { is_fraud: true },
   'label.event_id': 'evt_0',
   'label.user_id': 'usr_1',
+  'attributes.action': 'login',
+  'attributes.key_kind': 'ip',
 };
 
 function setPath(target: Json, dotted: string, value: unknown): void {

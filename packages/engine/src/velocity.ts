@@ -23,6 +23,8 @@ export type SeriesFamily = 'sum' | 'distinct' | 'recency';
 export interface SeriesDef {
   /** Short stable id: the same definition gets the same id on every node and every start. */
   id: string;
+  /** Position in its model's `series`. */
+  index: number;
   family: SeriesFamily;
   key: string;
   of: string | undefined;
@@ -265,16 +267,27 @@ function windowLabel(ms: number): string {
   return `${ms / 1000}s`;
 }
 
+const OUTCOME_TEXT: Record<CounterOutcome, string> = {
+  attempted: 'payment attempts',
+  authorized: 'authorized payments',
+  declined: 'declined payments',
+  blocked: 'events Warden blocked',
+  refunded: 'refunds',
+  disputed: 'disputed events (at their own time)',
+  fraud: 'events labelled fraud (at their own time)',
+};
+
 function filterText(spec: CounterInput): string {
-  if (spec.outcome && spec.event_types) return `${spec.outcome} ${spec.event_types.join('/')} events`;
-  if (spec.outcome) return `${spec.outcome} events`;
-  if (spec.event_types) return `${spec.event_types.join('/')} events`;
+  const types = spec.event_types?.join(' or ');
+  if (spec.outcome && types) return `${OUTCOME_TEXT[spec.outcome]} among ${types} events`;
+  if (spec.outcome) return OUTCOME_TEXT[spec.outcome];
+  if (types) return `${types} events`;
   return 'events';
 }
 
 function attributesOf(spec: CounterInput, windowsMs: number[]): VelocityAttribute[] {
   const base = `velocity.${keyLabel(spec.key)}`;
-  const per = `per ${spec.key}`;
+  const per = `with this ${keyLabel(spec.key).replaceAll('_', ' ')}`;
   if (spec.aggregate === 'recency') {
     const out: VelocityAttribute[] = [
       {
@@ -308,7 +321,7 @@ function attributesOf(spec: CounterInput, windowsMs: number[]): VelocityAttribut
         ? `Number of ${filterText(spec)}`
         : spec.aggregate === 'sum'
           ? `Sum of the amounts (minor units of the reference currency) of ${filterText(spec)}`
-          : `Distinct ${spec.of} seen on ${filterText(spec)}`;
+          : `Distinct values of ${spec.of} on ${filterText(spec)}`;
     return {
       name: `${base}.${spec.name}_${w}`,
       type: 'int' as const,
@@ -327,7 +340,7 @@ function defaultGranularityMs(windowsMs: number[]): number {
 function seriesOf(
   spec: CounterInput,
   windowsMs: number[],
-): Omit<SeriesDef, 'id' | 'windowsMs' | 'retentionMs'> & {
+): Omit<SeriesDef, 'id' | 'index' | 'windowsMs' | 'retentionMs'> & {
   signature: string;
 } {
   const family: SeriesFamily =
@@ -397,7 +410,7 @@ export class VelocityModel {
     readonly counters: CompiledCounter[],
     readonly derived: DerivedFeature[],
   ) {
-    this.series = [...new Set(counters.map((c) => c.series))];
+    this.series = [...new Set(counters.map((c) => c.series))].sort((a, b) => a.index - b.index);
     this.attributes = counters.flatMap((c) => c.attributes);
     this.readsFor = this.series;
     for (const s of this.series) {
@@ -422,7 +435,7 @@ export class VelocityModel {
     const problems: CounterProblem[] = [];
     const bySignature = new Map<
       string,
-      { def: Omit<SeriesDef, 'windowsMs' | 'retentionMs'>; windows: Set<number> }
+      { def: Omit<SeriesDef, 'windowsMs' | 'retentionMs' | 'index'>; windows: Set<number> }
     >();
     const pending: {
       spec: CounterInput;
@@ -471,7 +484,12 @@ export class VelocityModel {
     const defs = new Map<string, SeriesDef>();
     for (const [signature, { def, windows }] of bySignature) {
       const windowsMs = [...windows].sort((a, b) => a - b);
-      defs.set(signature, { ...def, windowsMs, retentionMs: windowsMs.length ? Math.max(...windowsMs) : 0 });
+      defs.set(signature, {
+        ...def,
+        index: defs.size,
+        windowsMs,
+        retentionMs: windowsMs.length ? Math.max(...windowsMs) : 0,
+      });
     }
     const compiled = pending.map(({ spec, source, signature, windowsMs }) => ({
       spec,
@@ -568,31 +586,32 @@ export class VelocityModel {
     readings: SeriesReading[],
     action: Action | null = null,
   ): FeatureSnapshot {
-    const bySeries = new Map<SeriesDef, { read: SeriesRead; reading: SeriesReading }>();
-    reads.forEach((read, i) => {
-      bySeries.set(read.series, { read, reading: readings[i] ?? EMPTY_READING });
-    });
+    // By series position: an array, not a map, as this runs for every decision.
+    const slots: (number | undefined)[] = new Array(this.series.length);
+    for (let i = 0; i < reads.length; i++) slots[(reads[i] as SeriesRead).series.index] = i;
+    const atMs = n.occurredAt.getTime();
     const out: FeatureSnapshot = {};
     for (const { counter, windowIndex, includeCurrent } of this.plan) {
-      const got = bySeries.get(counter.series);
-      if (!got) continue;
-      const { read, reading } = got;
+      const at = slots[counter.series.index];
+      if (at === undefined) continue;
+      const read = reads[at] as SeriesRead;
+      const reading = readings[at] ?? EMPTY_READING;
       const { spec, attributes } = counter;
       if (spec.aggregate === 'recency') {
         const [first, last, changed] = attributes;
         if (reading.first !== null && first)
-          out[first.name] = Math.max(0, Math.floor((read.atMs - reading.first) / 1000));
+          out[first.name] = Math.max(0, Math.floor((atMs - reading.first) / 1000));
         if (reading.last !== null && last)
-          out[last.name] = Math.max(0, Math.floor((read.atMs - reading.last) / 1000));
+          out[last.name] = Math.max(0, Math.floor((atMs - reading.last) / 1000));
         if (changed && reading.changed !== null && read.value !== null) out[changed.name] = reading.changed;
         continue;
       }
       const extra = includeCurrent && this.matches(counter.series, n, action) ? 1 : 0;
-      attributes.forEach((attr, i) => {
-        const w = windowIndex[i] as number;
-        if (spec.aggregate === 'sum') out[attr.name] = (reading.sums[w] ?? 0) + extra * (n.amountRef ?? 0);
-        else out[attr.name] = (reading.counts[w] ?? 0) + extra;
-      });
+      const values = spec.aggregate === 'sum' ? reading.sums : reading.counts;
+      const add = spec.aggregate === 'sum' ? extra * (n.amountRef ?? 0) : extra;
+      for (let i = 0; i < attributes.length; i++) {
+        out[(attributes[i] as VelocityAttribute).name] = (values[windowIndex[i] as number] ?? 0) + add;
+      }
     }
     return out;
   }

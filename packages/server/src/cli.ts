@@ -1,12 +1,20 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Progress } from './cli/progress.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { Keyring } from './crypto/keyring.js';
 import { createLogger } from './logger.js';
+import { createRates } from './rates.js';
+import { connectRedis } from './redis.js';
+import { HANDBOOK_TRANSACTIONS, replayHandbook } from './replay/handbook.js';
 import { startServer } from './server.js';
 import { createServices, type Services } from './services.js';
 import { SCOPES } from './use-cases/api-keys.js';
 import { importEventsFile } from './use-cases/import-events.js';
+import { MemoryVelocityStore } from './velocity/memory-store.js';
+import { RedisVelocityStore } from './velocity/redis-store.js';
 
 const HELP = `warden — fraud and trust decisions for marketplaces and payment platforms
 
@@ -21,6 +29,10 @@ Usage: npx warden <command> [options]
   events import <file.ndjson> [--batch-size 500]
                                       Import events, one JSON object a line, with a progress bar
   audit verify                        Check the audit log's hash chain for changed or missing rows
+  replay handbook [--data DIR] [--check-reference] [--redis] [--limit N]
+                                      Replay the handbook's 1.75M card transactions through the
+                                      counters (memory, or Redis at REDIS_URL with --redis) and
+                                      compare 15 features with the reference file
   help                                This text
 
 Configuration comes from the environment (and WARDEN_CONFIG, a JSON file): see the README.`;
@@ -65,6 +77,59 @@ async function serve(config: Config): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
+async function replayCommand(
+  config: Config,
+  values: { data?: string; 'check-reference'?: boolean; redis?: boolean; limit?: string },
+): Promise<number> {
+  const dataDir = resolve(values.data ?? '../shared/data');
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
+    throw new ConfigError('--limit must be a whole number of transactions');
+  if (values.redis && !config.redisUrl)
+    throw new ConfigError('--redis needs REDIS_URL, e.g. redis://127.0.0.1:6379');
+  const redis = values.redis && config.redisUrl ? await connectRedis(config.redisUrl) : null;
+  const store = redis
+    ? new RedisVelocityStore(
+        redis,
+        new Keyring(randomBytes(32)),
+        `${config.redisKeyPrefix}replay:${randomBytes(4).toString('hex')}:`,
+      )
+    : new MemoryVelocityStore();
+  const total = limit ?? HANDBOOK_TRANSACTIONS;
+  const progress = new Progress(`Replaying the handbook (${store.kind})`, total);
+  try {
+    const result = await replayHandbook({
+      dataDir,
+      store,
+      rates: createRates('EUR'),
+      checkReference: Boolean(values['check-reference']),
+      limit,
+      onProgress: (done) => progress.update(done, `${done.toLocaleString('en-US')} transactions`),
+    });
+    progress.finish(
+      `${result.transactions.toLocaleString('en-US')} transactions and ${result.labels.toLocaleString('en-US')} labels`,
+    );
+    out(
+      `Replayed ${result.transactions.toLocaleString('en-US')} transactions and ${result.labels.toLocaleString('en-US')} fraud labels (7 days late) in ${(result.ms / 1000).toFixed(1)} s: ${result.perSecond.toLocaleString('en-US')} transactions/s on ${store.kind}; ${result.series.toLocaleString('en-US')} series held.`,
+    );
+    if (!result.check) return 0;
+    const { rows, values: compared, matched, features } = result.check;
+    out(
+      `Reference check (2018-08-08, ${rows.toLocaleString('en-US')} transactions, 15 features): ${matched.toLocaleString('en-US')} of ${compared.toLocaleString('en-US')} values match (${((matched / Math.max(1, compared)) * 100).toFixed(2)} %), within the reference's six decimals.`,
+    );
+    for (const f of features) {
+      const worst = f.worst
+        ? ` (largest difference ${f.largestDifference.toExponential(1)} at transaction ${f.worst.transactionId}: ${f.worst.expected} vs ${f.worst.got})`
+        : '';
+      out(`  ${f.feature.padEnd(38)} ${f.matched}/${f.compared}${worst}`);
+    }
+    return rows > 0 && matched === compared ? 0 : 1;
+  } finally {
+    await store.clear();
+    redis?.disconnect();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -73,6 +138,10 @@ async function main(argv: string[]): Promise<number> {
       scopes: { type: 'string' },
       name: { type: 'string' },
       'batch-size': { type: 'string' },
+      data: { type: 'string' },
+      'check-reference': { type: 'boolean' },
+      redis: { type: 'boolean' },
+      limit: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -156,6 +225,8 @@ async function main(argv: string[]): Promise<number> {
       out(`The ${result.rows} rows before it are intact.`);
       return 2;
     }
+    case 'replay handbook':
+      return replayCommand(config, values);
     default:
       throw new ConfigError(`Unknown command '${positionals.join(' ')}'. Run: npx warden help`);
   }

@@ -2,6 +2,13 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import {
+  CounterInput,
+  DerivedFeatureInput,
+  LimitAction,
+  LimitPolicyInput,
+  limitPolicyProblem,
+} from '@warden/contracts';
 import { isKnownCurrency } from '@warden/engine';
 
 export const ConfigSchema = Type.Object(
@@ -25,13 +32,26 @@ export const ConfigSchema = Type.Object(
     apiKeyCacheSeconds: Type.Integer({ minimum: 0, maximum: 300, default: 5 }),
     pgPoolSize: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
     stateRefreshMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 1000 }),
+    redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+    redisKeyPrefix: Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$', default: 'warden:' }),
+    apiRateLimitPerSecond: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 5000 }),
+    /** Rate limit policies by action (docs/rate-limits.md); a structure, so only the file sets it. */
+    rateLimits: Type.Optional(Type.Record(LimitAction, LimitPolicyInput, { additionalProperties: false })),
+    /** The operator's velocity counters (docs/velocity.md), besides the built-in ones. */
+    counters: Type.Optional(Type.Array(CounterInput, { maxItems: 500 })),
+    /** Derived features: CEL over counters and attributes (docs/velocity.md). */
+    derivedFeatures: Type.Optional(Type.Array(DerivedFeatureInput, { maxItems: 200 })),
   },
   { additionalProperties: false },
 );
 export type Config = Static<typeof ConfigSchema>;
 
+/** Keys only the config file sets: structures that would not fit in one environment variable. */
+export const FILE_ONLY_KEYS = ['rateLimits', 'counters', 'derivedFeatures'] as const;
+type FileOnlyKey = (typeof FILE_ONLY_KEYS)[number];
+
 /** Environment variable for each config key. The README's configuration table lists the same. */
-export const ENV_NAMES: Record<keyof Config, string> = {
+export const ENV_NAMES: Record<Exclude<keyof Config, FileOnlyKey>, string> = {
   host: 'WARDEN_HOST',
   port: 'WARDEN_PORT',
   dataDir: 'WARDEN_DATA_DIR',
@@ -48,6 +68,9 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   apiKeyCacheSeconds: 'WARDEN_API_KEY_CACHE_SECONDS',
   pgPoolSize: 'WARDEN_PG_POOL_SIZE',
   stateRefreshMs: 'WARDEN_STATE_REFRESH_MS',
+  redisUrl: 'REDIS_URL',
+  redisKeyPrefix: 'WARDEN_REDIS_KEY_PREFIX',
+  apiRateLimitPerSecond: 'WARDEN_API_RATE_LIMIT',
 };
 
 export class ConfigError extends Error {
@@ -81,14 +104,27 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   const first = Value.Errors(ConfigSchema, withDefaults).First();
   if (first) {
     const key = first.path.split('/')[1] ?? '';
-    const name = ENV_NAMES[key as keyof Config] ?? key;
+    const name = ENV_NAMES[key as keyof typeof ENV_NAMES] ?? key;
+    if ((FILE_ONLY_KEYS as readonly string[]).includes(key)) {
+      throw new ConfigError(
+        `Config file key ${first.path.slice(1).replaceAll('/', '.')} is invalid: ${first.message}. Got ${JSON.stringify(first.value)}.`,
+      );
+    }
     throw new ConfigError(
       key in ENV_NAMES
         ? `Config ${name} (${key}) is invalid: ${first.message}. Got ${JSON.stringify(first.value)}.`
-        : `Config file has an unknown key '${key}'. Known keys: ${Object.keys(ENV_NAMES).join(', ')}`,
+        : `Config file has an unknown key '${key}'. Known keys: ${[...Object.keys(ENV_NAMES), ...FILE_ONLY_KEYS].join(', ')}`,
     );
   }
   const config = withDefaults as Config;
+  for (const [action, policy] of Object.entries(config.rateLimits ?? {})) {
+    const problem = limitPolicyProblem(policy);
+    if (problem) {
+      throw new ConfigError(
+        `Config file key rateLimits.${action}${problem.field.replaceAll('/', '.')} is invalid: ${problem.message}`,
+      );
+    }
+  }
   if (!isKnownCurrency(config.referenceCurrency)) {
     throw new ConfigError(`WARDEN_REFERENCE_CURRENCY=${config.referenceCurrency} is not an ISO 4217 code`);
   }
@@ -110,21 +146,22 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
 
 /** The configuration as it may be shown and audited: no master key, no database password. */
 export function publicConfig(config: Config): Record<string, unknown> {
-  const { masterKey, databaseUrl, ...rest } = config;
+  const { masterKey, databaseUrl, redisUrl, ...rest } = config;
   return {
     ...rest,
     masterKey: masterKey ? 'set' : 'generated or absent',
     ...(databaseUrl ? { databaseUrl: redactDatabaseUrl(databaseUrl) } : {}),
+    ...(redisUrl ? { redisUrl: redactDatabaseUrl(redisUrl) } : {}),
   };
 }
 
-/** A database URL with its password masked, for messages and logs. */
+/** A database or Redis URL with its password masked, for messages and logs. */
 export function redactDatabaseUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
     return parsed.toString();
   } catch {
-    return 'postgres://…';
+    return url.startsWith('redis') ? 'redis://…' : 'postgres://…';
   }
 }

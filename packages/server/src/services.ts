@@ -1,4 +1,5 @@
 import { DEFAULT_THRESHOLDS } from '@warden/contracts';
+import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Config } from './config.js';
 import { Keyring } from './crypto/keyring.js';
@@ -9,7 +10,11 @@ import { DEFAULT_LISTS, DEFAULT_RULES } from './default-rules.js';
 import { WardenError } from './errors.js';
 import { type Clock, createIdGenerator, type IdGenerator, systemClock } from './ids.js';
 import { Metrics } from './metrics.js';
+import { ApiRateLimit } from './rate-limits/api-limit.js';
+import { MemoryLimitStore } from './rate-limits/memory-store.js';
+import { RedisLimitStore } from './rate-limits/redis-store.js';
 import { createRates } from './rates.js';
+import { connectRedis } from './redis.js';
 import { insertDataKey, listDataKeys } from './repositories/data-keys.js';
 import { CopyEventWriter } from './repositories/event-writer-copy.js';
 import { SqlEventWriter } from './repositories/event-writer-sql.js';
@@ -17,11 +22,16 @@ import { latestRuleset } from './repositories/rulesets.js';
 import { ApiKeys } from './use-cases/api-keys.js';
 import { AuditLog } from './use-cases/audit.js';
 import { Backtests } from './use-cases/backtests.js';
+import { Counters } from './use-cases/counters.js';
 import { EventIngestor } from './use-cases/ingest-events.js';
 import { Lists } from './use-cases/lists.js';
 import { LiveState } from './use-cases/live-state.js';
 import { Queries } from './use-cases/queries.js';
+import { RateLimits } from './use-cases/rate-limits.js';
 import { Rules } from './use-cases/rules.js';
+import { MemoryVelocityStore } from './velocity/memory-store.js';
+import { RedisVelocityStore } from './velocity/redis-store.js';
+import { Velocity } from './velocity/velocity.js';
 
 /** Everything a running Warden holds: built once at start, closed once at shutdown. */
 export interface Services {
@@ -40,8 +50,18 @@ export interface Services {
   readonly rules: Rules;
   readonly lists: Lists;
   readonly backtests: Backtests;
+  /** The shared Redis of distributed mode (REDIS_URL); null on embedded storage without it. */
+  readonly redis: Redis | null;
+  /** The platform's rate limits (POST /v1/limits/check) and their policies. */
+  readonly rateLimits: RateLimits;
+  /** Warden's own limit per API key; null when WARDEN_API_RATE_LIMIT is 0. */
+  readonly apiRateLimit: ApiRateLimit | null;
   /** How many list entries were loaded at start, and how long loading took. */
   readonly loaded: { entries: number; ms: number };
+  readonly velocity: Velocity;
+  readonly counters: Counters;
+  /** Events read from the log to rebuild memory counters at start, and how long it took. */
+  readonly rebuilt: { events: number; ms: number };
   /** Set when this start created the master key file, so the operator can be told to back it up. */
   readonly masterKeyCreatedAt: string | undefined;
   close(): Promise<void>;
@@ -59,7 +79,9 @@ export async function createServices(
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? createIdGenerator(clock);
   const storage = await openStorage(config, options.onStorageError);
+  let redis: Redis | null = null;
   try {
+    redis = config.redisUrl ? await connectRedis(config.redisUrl) : null;
     const db = storage.db;
     const storedKeys = await listDataKeys(db);
     const master = resolveMasterKey(config, storedKeys.length > 0);
@@ -75,7 +97,10 @@ export async function createServices(
     const audit = new AuditLog(db, keyring, clock);
     const rates = createRates(config.referenceCurrency);
     const onError = options.onBackgroundError ?? ((error: unknown) => console.error(error));
-    const live = new LiveState(db, keyring, onError);
+    const live = new LiveState(db, keyring, onError, {
+      counters: config.counters ?? [],
+      derived: config.derivedFeatures ?? [],
+    });
     const lists = new Lists(db, live, keyring, audit, clock);
     const rules = new Rules(db, live, audit, clock, ids);
     await live.load();
@@ -94,6 +119,19 @@ export async function createServices(
       await rules.publishInitial(DEFAULT_RULES, DEFAULT_THRESHOLDS, 'Default rule pack');
     }
     const loaded = await live.load();
+    // Counters: in Redis when there is one (shared by every node), else in memory, rebuilt here.
+    const velocity = new Velocity(
+      redis ? new RedisVelocityStore(redis, keyring, config.redisKeyPrefix) : new MemoryVelocityStore(),
+      () => live.velocity,
+      db,
+      keyring,
+      rates,
+      onError,
+    );
+    const rebuilt = await velocity.sync();
+    live.onVelocityChange = () => {
+      velocity.sync().catch(onError);
+    };
     live.startPolling(config.stateRefreshMs);
     const writer = storage.embedded
       ? new CopyEventWriter(storage.embedded.exclusive)
@@ -104,10 +142,26 @@ export async function createServices(
       ids,
       rates,
       live,
+      velocity,
       futureToleranceMs: config.futureToleranceSeconds * 1000,
       writeConcurrency: storage.mode === 'embedded' ? 3 : Math.max(1, Math.min(4, config.pgPoolSize - 2)),
       observer: metrics,
     });
+    // Rate limits count in Redis when there is one, so every node shares them; else in memory.
+    const limitStore = redis ? new RedisLimitStore(redis, config.redisKeyPrefix) : new MemoryLimitStore();
+    const rateLimits = new RateLimits({
+      db,
+      store: limitStore,
+      keyring,
+      audit,
+      clock,
+      ids,
+      events: ingestor,
+      configured: config.rateLimits ?? {},
+      onError,
+    });
+    await rateLimits.refresh();
+    rateLimits.startPolling(config.stateRefreshMs);
     return {
       config,
       storage,
@@ -125,14 +179,26 @@ export async function createServices(
       lists,
       backtests: new Backtests(db, live, keyring, clock, ids, onError),
       loaded,
+      velocity,
+      counters: new Counters(db, live, audit, clock),
+      rebuilt,
+      redis,
+      rateLimits,
+      apiRateLimit:
+        config.apiRateLimitPerSecond > 0
+          ? new ApiRateLimit(limitStore, config.apiRateLimitPerSecond, onError)
+          : null,
       masterKeyCreatedAt: master.createdAt,
       async close() {
         await live.stop();
+        await rateLimits.stop();
         await ingestor.flush();
         await storage.close();
+        redis?.disconnect();
       },
     };
   } catch (error) {
+    redis?.disconnect();
     await storage.close();
     throw error;
   }

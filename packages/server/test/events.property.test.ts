@@ -44,7 +44,9 @@ const validEvent = fc
     verification: { kind: 'email' as const, status: 'passed' as const },
     dispute: { id: `dp_${r.userId}` },
     label: { is_fraud: true, user_id: r.userId },
-    attributes: r.attributes,
+    // rate_limit.exceeded names the limited action and key kind (what POST /v1/limits/check records).
+    attributes:
+      r.type === 'rate_limit.exceeded' ? { ...r.attributes, action: 'login', key_kind: 'ip' } : r.attributes,
   }));
 
 /** Valid events broken in one way, plus arbitrary JSON. */

@@ -151,6 +151,38 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+  '0003_counters': {
+    async up(db: Kysely<unknown>) {
+      await runStatements(
+        db,
+        `
+        create table velocity_definitions (
+          kind text not null check (kind in ('counter', 'derived')),
+          name text not null,
+          spec jsonb not null,
+          created_by text not null,
+          created_at timestamptz not null,
+          primary key (kind, name)
+        )
+      `,
+      );
+    },
+  },
+  '0004_rate_limits': {
+    async up(db: Kysely<unknown>) {
+      await runStatements(
+        db,
+        `
+        create table rate_limit_policies (
+          action text primary key,
+          policy jsonb not null,
+          updated_by text not null,
+          updated_at timestamptz not null
+        )
+      `,
+      );
+    },
+  },
 };
 
 class CodeMigrationProvider implements MigrationProvider {

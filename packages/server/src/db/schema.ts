@@ -132,12 +132,31 @@ export interface BacktestsTable {
   finished_at: Timestamp | null;
 }
 
+/** Rate limit policies set through the API; they win over the config file and the defaults. */
+export interface RateLimitPoliciesTable {
+  action: string;
+  /** The policy as sent (LimitPolicyInput). */
+  policy: Json<unknown>;
+  updated_by: string;
+  updated_at: Timestamp;
+}
+
+export interface VelocityDefinitionsTable {
+  kind: 'counter' | 'derived';
+  name: string;
+  spec: ColumnType<unknown, string, string>;
+  created_by: string;
+  created_at: ColumnType<Date, Date, never>;
+}
+
 export interface Database {
+  velocity_definitions: VelocityDefinitionsTable;
   rulesets: RulesetsTable;
   ruleset_draft: RulesetDraftTable;
   lists: ListsTable;
   list_entries: ListEntriesTable;
   backtests: BacktestsTable;
+  rate_limit_policies: RateLimitPoliciesTable;
   events: EventsTable;
   decisions: DecisionsTable;
   api_keys: ApiKeysTable;

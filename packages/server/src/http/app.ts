@@ -5,10 +5,13 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Services } from '../services.js';
+import { registerApiRateLimit } from './api-rate-limit.js';
 import { registerAuth } from './auth.js';
 import { registerErrorHandling } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
+import { counterRoutes } from './routes/counters.js';
 import { eventRoutes } from './routes/events.js';
+import { limitRoutes } from './routes/limits.js';
 import { listRoutes } from './routes/lists.js';
 import { operationRoutes } from './routes/operations.js';
 import { readRoutes } from './routes/reads.js';
@@ -84,6 +87,11 @@ export async function buildApp(services: Services, options: AppOptions): Promise
           description: 'Rules, rulesets, backtests and the attribute catalogue (docs/rules.md)',
         },
         { name: 'lists', description: 'Allow and block lists and their entries, with CSV import and export' },
+        {
+          name: 'limits',
+          description:
+            "Rate limits for your platform's actions (logins, codes, payments, …) and their policies",
+        },
         { name: 'admin', description: 'API keys and the audit log' },
         { name: 'operations', description: 'Health, readiness and metrics' },
       ],
@@ -91,6 +99,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   registerAuth(app, services.apiKeys);
+  if (services.apiRateLimit) registerApiRateLimit(app, services.apiRateLimit);
 
   // Callback-style hooks: these run on every request, and an async hook costs a promise each time.
   app.addHook('onRequest', (request, reply, done) => {
@@ -123,6 +132,8 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   await app.register(adminRoutes, { services });
   await app.register(ruleRoutes, { services });
   await app.register(listRoutes, { services });
+  await app.register(counterRoutes, { services });
+  await app.register(limitRoutes, { services });
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs'));
   return {
     app,

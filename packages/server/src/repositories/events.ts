@@ -116,3 +116,38 @@ export async function historyFactsSince(
     .limit(limit)
     .execute();
 }
+
+/** Events by id, for labels that name an earlier event. */
+export async function eventsByIds(
+  db: Executor,
+  ids: readonly string[],
+): Promise<Pick<EventRow, 'id' | 'payload'>[]> {
+  if (!ids.length) return [];
+  return db
+    .selectFrom('events')
+    .select(['id', 'payload'])
+    .where('id', 'in', [...ids])
+    .execute();
+}
+
+export type LogRow = Pick<EventRow, 'seq' | 'id' | 'payload'> & { action: string | null };
+
+/** The event log in seq order with each event's decision action: what counters are rebuilt from. */
+export async function eventLogPage(db: Executor, afterSeq: number, limit: number): Promise<LogRow[]> {
+  return db
+    .selectFrom('events')
+    .leftJoin('decisions', 'decisions.id', 'events.decision_id')
+    .select(['events.seq', 'events.id', 'events.payload', 'decisions.action'])
+    .where('events.seq', '>', afterSeq)
+    .orderBy('events.seq')
+    .limit(limit)
+    .execute();
+}
+
+export async function eventCount(db: Executor): Promise<number> {
+  const row = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

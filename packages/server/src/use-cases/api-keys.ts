@@ -24,6 +24,9 @@ export const SCOPES = [
   'rules:write',
   'lists:read',
   'lists:write',
+  'limits:check',
+  'limits:read',
+  'limits:write',
   'admin',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -60,8 +63,12 @@ function view(row: ApiKeyRow): ApiKeyView {
   };
 }
 
-/** Who may change rules or lists may also read them. */
-const IMPLIED: Partial<Record<Scope, Scope>> = { 'rules:read': 'rules:write', 'lists:read': 'lists:write' };
+/** Who may change rules, lists or rate limit policies may also read them. */
+const IMPLIED: Partial<Record<Scope, Scope>> = {
+  'rules:read': 'rules:write',
+  'lists:read': 'lists:write',
+  'limits:read': 'limits:write',
+};
 
 export function hasScope(principal: Principal, scope: Scope): boolean {
   const implied = IMPLIED[scope];

@@ -1,4 +1,4 @@
-import type { Decision, ErrorCode, Event, EventAck } from '@warden/contracts';
+import type { Action, Decision, ErrorCode, Event, EventAck } from '@warden/contracts';
 import {
   type DecisionOutcome,
   decide,
@@ -15,12 +15,15 @@ import type { Clock, IdGenerator } from '../ids.js';
 import type { DecisionRow, NewDecisionRow } from '../repositories/decisions.js';
 import type { EventWriter } from '../repositories/event-writer.js';
 import type { NewEventRow } from '../repositories/events.js';
+import type { Velocity } from '../velocity/velocity.js';
 import { SNAPSHOT_CONTEXT } from './backtests.js';
 import type { LiveState } from './live-state.js';
 
 /** What one event becomes before it is written: its rows, ready, encrypted where personal. */
 interface PreparedEvent {
   event: Event;
+  normalised: NormalisedEvent;
+  action: Action | null;
   eventRow: NewEventRow;
   decisionRow: NewDecisionRow | null;
   /** The answer, should this copy be the one stored. */
@@ -73,6 +76,7 @@ export class EventIngestor {
       ids: IdGenerator;
       rates: RatesPort;
       live: LiveState;
+      velocity: Velocity;
       futureToleranceMs: number;
       writeConcurrency: number;
       observer?: IngestObserver;
@@ -90,7 +94,7 @@ export class EventIngestor {
       futureToleranceMs: this.deps.futureToleranceMs,
     });
     if (!checked.ok) throw WardenError.from(checked.problem);
-    return this.commit(this.prepare(checked.value));
+    return this.commit(await this.prepare(checked.value));
   }
 
   /** Many events: each is judged on its own, and the answer lists every one in order. */
@@ -111,7 +115,7 @@ export class EventIngestor {
             error: { code, message, ...(field ? { field } : {}) },
           };
         }
-        return { index, ...(await this.commit(this.prepare(checked.value))) };
+        return { index, ...(await this.commit(await this.prepare(checked.value))) };
       }),
     );
   }
@@ -128,9 +132,10 @@ export class EventIngestor {
     return { event_id: prepared.event.id, status: result.status, decision: result.decision };
   }
 
-  private prepare(event: Event): PreparedEvent {
-    const { keyring, clock, ids, rates, live } = this.deps;
+  private async prepare(event: Event): Promise<PreparedEvent> {
+    const { keyring, clock, ids, rates, live, velocity } = this.deps;
     const normalised = normaliseEvent(event, rates);
+    const counters = await velocity.read(normalised);
     const received = clock.now();
     const userId = event.user?.id ?? null;
     const outcome = decide(normalised, {
@@ -138,6 +143,8 @@ export class EventIngestor {
       lists: live.listsView,
       facts: live.factsOf(event.user?.id),
       nowMs: received.getTime(),
+      velocity: counters,
+      derived: live.derived,
     });
     if (outcome) this.deps.observer?.decided(outcome);
     const decisionRow = outcome ? this.decisionRow(normalised, outcome, ids.next('dec'), received) : null;
@@ -148,6 +155,8 @@ export class EventIngestor {
       : [];
     return {
       event,
+      normalised,
+      action: outcome?.action ?? null,
       eventRow: {
         id: event.id,
         type: event.type,
@@ -216,6 +225,10 @@ export class EventIngestor {
       unique.map((u) => ({ event: u.eventRow, decision: u.decisionRow })),
     );
 
+    // Counted once stored, and only the first time: a repeated id never counts twice.
+    await this.deps.velocity.count(
+      unique.filter((u) => inserted.has(u.event.id)).map((u) => ({ n: u.normalised, action: u.action })),
+    );
     const stored = new Map(decisions.map((d) => [d.event_id, decisionView(d)]));
     return items.map((item, i) => {
       const first = items[firstIndex.get(item.event.id) ?? i] as PreparedEvent;

@@ -1,12 +1,18 @@
-import type { Event, Rule, RulesetThresholds } from '@warden/contracts';
+import type { CounterInput, DerivedFeatureInput, Event, Rule, RulesetThresholds } from '@warden/contracts';
 import {
+  BUILTIN_COUNTERS,
+  type CompiledDerived,
   type CompiledRuleset,
+  compileDerived,
   compileRuleset,
+  type DerivedFeature,
+  derivedAttributes,
   ListIndex,
   type ListKind,
   ListSet,
   RuleEnvironment,
   type UserFacts,
+  VelocityModel,
   type VerificationKind,
   type VerificationStatus,
 } from '@warden/engine';
@@ -16,6 +22,37 @@ import type { Database } from '../db/schema.js';
 import { historyFactsSince } from '../repositories/events.js';
 import { allLists, entriesChangedSince, type ListEntryRow, type ListRow } from '../repositories/lists.js';
 import { latestRuleset, type RulesetRow } from '../repositories/rulesets.js';
+import { allVelocityDefinitions } from '../repositories/velocity-definitions.js';
+
+/** Counters and derived features from the config file: fixed for the life of the process. */
+export interface ConfiguredVelocity {
+  counters: readonly CounterInput[];
+  derived: readonly DerivedFeatureInput[];
+}
+
+/** Compiles built-in, configured and stored counters; throws with every problem named. */
+export function compileVelocity(
+  configured: ConfiguredVelocity,
+  stored: { counters: CounterInput[]; derived: DerivedFeatureInput[] } = { counters: [], derived: [] },
+): VelocityModel {
+  const result = VelocityModel.compile(
+    [
+      ...BUILTIN_COUNTERS.map((spec) => ({ spec, source: 'builtin' as const })),
+      ...configured.counters.map((spec) => ({ spec, source: 'config' as const })),
+      ...stored.counters.map((spec) => ({ spec, source: 'api' as const })),
+    ],
+    [
+      ...configured.derived.map((spec): DerivedFeature => ({ spec, source: 'config' })),
+      ...stored.derived.map((spec): DerivedFeature => ({ spec, source: 'api' })),
+    ],
+  );
+  if (!result.ok) {
+    throw new Error(
+      `Counters do not compile: ${result.problems.map((p) => `${p.name}: ${p.message}`).join('; ')}`,
+    );
+  }
+  return result.model;
+}
 
 export const LIST_PAYLOAD_CONTEXT = 'list_entries.payload';
 /** How far behind its mark a follower re-reads: more than the rows one commit can hold. */
@@ -78,7 +115,10 @@ interface FactCell {
 export class LiveState {
   private lists = new Map<string, HeldList>();
   private listSet = new ListSet();
-  private env = new RuleEnvironment([]);
+  private env: RuleEnvironment;
+  private model: VelocityModel;
+  private derivedFeatures: CompiledDerived[] = [];
+  private velocitySignature = '';
   private rulesetRow: RulesetRow | null = null;
   private compiled: CompiledRuleset | null = null;
   private entryFollower = new SeqFollower();
@@ -87,6 +127,8 @@ export class LiveState {
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
   private again: Promise<void> | null = null;
+  /** Told when counters change, so new memory series can be filled from the event log. */
+  onVelocityChange: ((model: VelocityModel) => void) | null = null;
   /** A ruleset that stopped compiling (a list it used vanished) is kept out, and said so here. */
   problem: string | null = null;
 
@@ -94,7 +136,42 @@ export class LiveState {
     private readonly db: Kysely<Database>,
     private readonly keyring: Keyring,
     private readonly onError: (error: unknown) => void,
-  ) {}
+    readonly configured: ConfiguredVelocity = { counters: [], derived: [] },
+  ) {
+    this.model = compileVelocity(configured);
+    this.env = this.environmentFor([]);
+    this.compileDerivedFeatures();
+  }
+
+  /** The counters (built-in, configured, added by API) and derived features in force. */
+  get velocity(): VelocityModel {
+    return this.model;
+  }
+
+  get derived(): readonly CompiledDerived[] {
+    return this.derivedFeatures;
+  }
+
+  private environmentFor(listNames: readonly string[]): RuleEnvironment {
+    return new RuleEnvironment(listNames, [
+      ...this.model.attributes,
+      ...derivedAttributes(this.model.derived),
+    ]);
+  }
+
+  /** Derived features that no longer check (a list they used is gone) are left out, and said so. */
+  private compileDerivedFeatures(): void {
+    const kept: CompiledDerived[] = [];
+    for (const feature of this.model.derived) {
+      const result = compileDerived(this.env, [feature]);
+      if (result.ok) kept.push(...result.derived);
+      else
+        this.onError(
+          new Error(`Derived feature ${feature.spec.name} is left out: ${result.problems[0]?.message}`),
+        );
+    }
+    this.derivedFeatures = kept;
+  }
 
   get ruleset(): CompiledRuleset | null {
     return this.compiled;
@@ -181,9 +258,15 @@ export class LiveState {
   }
 
   private async refreshOnce(): Promise<void> {
+    const velocityChanged = await this.refreshVelocity();
     const listsChanged = await this.refreshLists();
+    if (listsChanged || velocityChanged) {
+      this.env = this.environmentFor(this.listSet.names);
+      this.compileDerivedFeatures();
+    }
+    if (velocityChanged) this.onVelocityChange?.(this.model);
     await this.refreshEntries();
-    await this.refreshRuleset(listsChanged);
+    await this.refreshRuleset(listsChanged || velocityChanged);
     await this.refreshFacts();
   }
 
@@ -211,9 +294,28 @@ export class LiveState {
       const set = new ListSet();
       for (const [name, held] of this.lists) set.add(name, held.index.kind, held.index);
       this.listSet = set;
-      this.env = new RuleEnvironment(set.names);
     }
     return changed;
+  }
+
+  /** Picks up counters and derived features added or removed through the API (on any node). */
+  private async refreshVelocity(): Promise<boolean> {
+    const rows = await allVelocityDefinitions(this.db);
+    const signature = JSON.stringify(rows.map((r) => [r.kind, r.name, r.spec]));
+    if (signature === this.velocitySignature) return false;
+    try {
+      this.model = compileVelocity(this.configured, {
+        counters: rows.filter((r) => r.kind === 'counter').map((r) => r.spec as CounterInput),
+        derived: rows.filter((r) => r.kind === 'derived').map((r) => r.spec as DerivedFeatureInput),
+      });
+    } catch (error) {
+      // Keep counting with the last good set, and say why the new one is not in force.
+      this.onError(error);
+      return false;
+    } finally {
+      this.velocitySignature = signature;
+    }
+    return true;
   }
 
   private async refreshEntries(): Promise<void> {

@@ -12,7 +12,7 @@ import {
   RulesetDiff,
   RulesetThresholds,
 } from '@warden/contracts';
-import { ATTRIBUTES, SPECIAL_VARIABLES } from '@warden/engine';
+import { ATTRIBUTES, derivedAttributes, SPECIAL_VARIABLES } from '@warden/engine';
 import type { Services } from '../../services.js';
 import { actorOf } from '../auth.js';
 
@@ -48,7 +48,11 @@ export const ruleRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       },
     },
     async () => ({
-      data: ATTRIBUTES.map(({ name, type, description, example }) => ({ name, type, description, example })),
+      data: [
+        ...ATTRIBUTES,
+        ...services.live.velocity.attributes,
+        ...derivedAttributes(services.live.velocity.derived),
+      ].map(({ name, type, description, example }) => ({ name, type, description, example })),
       special: SPECIAL_VARIABLES.map((v) => ({ ...v })),
     }),
   );

@@ -1,0 +1,215 @@
+import { randomBytes } from 'node:crypto';
+import type { CounterInput } from '@warden/contracts';
+import {
+  type SeriesDef,
+  type SeriesRead,
+  type SeriesReading,
+  type SeriesWrite,
+  VelocityModel,
+} from '@warden/engine';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../bench/random.js';
+import { Keyring } from '../src/crypto/keyring.js';
+import { MemoryVelocityStore } from '../src/velocity/memory-store.js';
+import { RedisVelocityStore } from '../src/velocity/redis-store.js';
+import type { VelocityOp, VelocityStore } from '../src/velocity/store.js';
+
+/**
+ * One suite, both stores: every reading is compared with an exact reference computed from the
+ * list of everything written, by the documented semantics (buckets of the series' granularity;
+ * distinct values by the last time seen; recency by first and last time).
+ */
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+
+const spec = (
+  s: Partial<CounterInput> & Pick<CounterInput, 'name' | 'aggregate' | 'windows'>,
+): CounterInput => ({
+  key: 'attributes.k',
+  ...s,
+});
+
+function model(): { series: SeriesDef[] } {
+  const compiled = VelocityModel.compile(
+    [
+      spec({ name: 'fine', aggregate: 'count', windows: ['5m', '1h', 'all'], granularity: '1s' }),
+      spec({ name: 'fine_amount', aggregate: 'sum', windows: ['5m', '1h', 'all'], granularity: '1s' }),
+      spec({
+        name: 'coarse',
+        aggregate: 'sum',
+        windows: ['24h', '7d'],
+        granularity: '1m',
+        event_types: ['login.failed'],
+      }),
+      spec({ name: 'users', aggregate: 'distinct', of: 'user', windows: ['1h', '24h', 'all'] }),
+      spec({ name: 'seen', aggregate: 'recency', of: 'user', windows: [] }),
+    ].map((s) => ({ spec: s, source: 'api' as const })),
+  );
+  if (!compiled.ok) throw new Error(JSON.stringify(compiled.problems));
+  return { series: compiled.model.series };
+}
+
+function reference(written: SeriesWrite[], read: SeriesRead): SeriesReading {
+  const mine = written.filter((w) => w.series.id === read.series.id && w.entity === read.entity);
+  const out: SeriesReading = { counts: [], sums: [], first: null, last: null, changed: null };
+  const s = read.series;
+  if (s.family === 'sum') {
+    const g = s.granularityMs;
+    const cur = Math.floor(read.atMs / g);
+    for (const w of s.windowsMs) {
+      const edge =
+        w === Number.POSITIVE_INFINITY ? Number.NEGATIVE_INFINITY : Math.floor((read.atMs - w) / g);
+      const hits = mine.filter((x) => Math.floor(x.atMs / g) <= cur && Math.floor(x.atMs / g) > edge);
+      out.counts.push(hits.length);
+      out.sums.push(hits.reduce((a, x) => a + x.amount, 0));
+    }
+  } else if (s.family === 'distinct') {
+    const last = new Map<string, number>();
+    for (const x of mine)
+      if (x.value !== null) last.set(x.value, Math.max(last.get(x.value) ?? -Infinity, x.atMs));
+    for (const w of s.windowsMs) {
+      out.counts.push(
+        [...last.values()].filter((t) => w === Number.POSITIVE_INFINITY || t > read.atMs - w).length,
+      );
+    }
+  } else if (mine.length) {
+    out.first = Math.min(...mine.map((x) => x.atMs));
+    out.last = Math.max(...mine.map((x) => x.atMs));
+    let newest: SeriesWrite | undefined;
+    for (const x of mine) if (!newest || x.atMs >= newest.atMs) newest = x;
+    const value = newest?.value ?? null;
+    out.changed = read.value !== null && value !== null ? read.value !== value : null;
+  }
+  return out;
+}
+
+const trim = (r: SeriesReading, family: string): Partial<SeriesReading> =>
+  family === 'recency'
+    ? { first: r.first, last: r.last, changed: r.changed }
+    : { counts: r.counts, sums: family === 'sum' ? r.sums : [] };
+
+interface StoreCase {
+  name: string;
+  make(): Promise<VelocityStore>;
+}
+
+let redis: Redis | null = null;
+const prefix = `warden_test_${randomBytes(4).toString('hex')}:`;
+const keyring = new Keyring(randomBytes(32));
+
+const STORES: StoreCase[] = [
+  { name: 'memory', make: async () => new MemoryVelocityStore() },
+  {
+    name: 'redis',
+    make: async () => {
+      redis ??= new Redis('redis://127.0.0.1:6379');
+      return new RedisVelocityStore(redis, keyring, `${prefix}${randomBytes(3).toString('hex')}:`);
+    },
+  },
+];
+
+afterAll(async () => {
+  if (redis) {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  }
+});
+
+describe.each(STORES)('velocity store conformance: $name', ({ make }) => {
+  it('matches the exact reference on random traffic, out of order within the tolerance', async () => {
+    const store = await make();
+    const { series } = model();
+    const random = seededRandom(7);
+    const entities = ['a', 'b', 'c', 'd'];
+    const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
+    const written: SeriesWrite[] = [];
+    let clock = Date.UTC(2026, 0, 1);
+    let mismatches = 0;
+    for (let step = 0; step < 600; step++) {
+      clock += Math.floor(random() * 20 * MIN);
+      // Some events arrive late: up to ten minutes older than the newest.
+      const atMs = random() < 0.2 ? clock - Math.floor(random() * 10 * MIN) : clock;
+      const entity = entities[Math.floor(random() * entities.length)] as string;
+      const user = users[Math.floor(random() * users.length)] as string;
+      const reads: SeriesRead[] = series.map((s) => ({
+        series: s,
+        entity,
+        atMs,
+        value: s.family === 'recency' ? user : null,
+      }));
+      const writes: SeriesWrite[] = series
+        .filter(() => random() < 0.8)
+        .map((s) => ({
+          series: s,
+          entity,
+          atMs,
+          amount: Math.floor(random() * 10_000),
+          value: s.family === 'sum' ? null : user,
+        }));
+      const [readings] = await store.run([{ reads, writes }]);
+      reads.forEach((read, i) => {
+        const expected = trim(reference(written, read), read.series.family);
+        const got = trim((readings as SeriesReading[])[i] as SeriesReading, read.series.family);
+        if (JSON.stringify(got) !== JSON.stringify(expected)) mismatches++;
+        expect(got, `step ${step} ${read.series.family}`).toEqual(expected);
+      });
+      written.push(...writes);
+    }
+    expect(mismatches).toBe(0);
+    await store.close();
+  });
+
+  it('counts (t − W, t] exactly at one-second granularity, and to the bucket at one minute', async () => {
+    const store = await make();
+    const { series } = model();
+    const fine = series.find((s) => s.family === 'sum' && s.granularityMs === 1000) as SeriesDef;
+    const coarse = series.find((s) => s.family === 'sum' && s.granularityMs === MIN) as SeriesDef;
+    const t = Date.UTC(2026, 2, 1, 12, 0, 0);
+    const ops: VelocityOp[] = [
+      // Exactly one hour before t: outside (t − 1h, t]. One second later: inside.
+      { reads: [], writes: [{ series: fine, entity: 'e', atMs: t - HOUR, amount: 100, value: null }] },
+      { reads: [], writes: [{ series: fine, entity: 'e', atMs: t - HOUR + 1000, amount: 10, value: null }] },
+      {
+        reads: [],
+        writes: [{ series: coarse, entity: 'e', atMs: t - DAY + 30_000, amount: 1, value: null }],
+      },
+      {
+        reads: [
+          { series: fine, entity: 'e', atMs: t, value: null },
+          { series: coarse, entity: 'e', atMs: t, value: null },
+        ],
+        writes: [],
+      },
+    ];
+    const results = await store.run(ops);
+    const [fineReading, coarseReading] = results[3] as SeriesReading[];
+    // windows 5m, 1h, all
+    expect(fineReading?.counts).toEqual([0, 1, 2]);
+    expect(fineReading?.sums).toEqual([0, 10, 110]);
+    // 30 s past t − 24h, but in the same minute bucket as t − 24h: the lower edge is exact to 1 min.
+    expect(coarseReading?.counts).toEqual([0, 1]);
+    await store.close();
+  });
+
+  it('a series reads in the order operations are given, and unknown keys read as zero', async () => {
+    const store = await make();
+    const { series } = model();
+    const fine = series.find((s) => s.family === 'sum' && s.granularityMs === 1000) as SeriesDef;
+    const t = Date.UTC(2026, 2, 1);
+    const w = (atMs: number): VelocityOp => ({
+      reads: [{ series: fine, entity: 'x', atMs, value: null }],
+      writes: [{ series: fine, entity: 'x', atMs, amount: 5, value: null }],
+    });
+    const results = await store.run([w(t), w(t + 1000), w(t + 2000)]);
+    expect(results.map((r) => r[0]?.counts[2])).toEqual([0, 1, 2]);
+    const [[unknown]] = (await store.run([
+      { reads: [{ series: fine, entity: 'nobody', atMs: t, value: null }], writes: [] },
+    ])) as [[SeriesReading]];
+    expect(unknown.counts).toEqual([0, 0, 0]);
+    await store.close();
+  });
+});

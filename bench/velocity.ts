@@ -135,7 +135,11 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-/** Events with every key a payment has, drawn from populations so keys have history. */
+/**
+ * Events with every key a payment has, drawn from populations so keys have history: 100,000 users,
+ * each with a card (nine payments in ten), an email, a phone, a device (19 in 20), an address, and
+ * an IP of their own (four in five; otherwise one of a million).
+ */
 function syntheticEvents(count: number, seed: number, startMs: number): Event[] {
   const random = seededRandom(seed);
   const pick = (n: number) => Math.floor(random() * n);
@@ -154,8 +158,12 @@ function syntheticEvents(count: number, seed: number, startMs: number): Event[] 
         first_name: 'A',
         last_name: `N${user}`,
       },
+      // Most payments come from the user's usual address; one in five from anywhere.
       session: {
-        ip: `10.${pick(200)}.${pick(250)}.${pick(250)}`,
+        ip:
+          random() < 0.8
+            ? `10.${user % 200}.${(user >> 8) % 250}.${user % 250}`
+            : `172.${pick(16)}.${pick(250)}.${pick(250)}`,
         device_id: `d${random() < 0.95 ? user : pick(100_000)}`,
       },
       payment_method: {

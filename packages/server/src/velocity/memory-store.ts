@@ -21,65 +21,78 @@ export function idleAfterMs(series: SeriesDef): number {
 }
 
 /**
- * Running totals per bucket, sparse and sorted: entry i says "up to the end of bucket b[i], c[i]
- * events summing s[i]". Buckets older than the longest window are dropped except the newest of
- * them, which stays as the base later totals are read against.
+ * Running totals per bucket, sparse and sorted, in one flat array of triples: entry i is
+ * (bucket, events up to the end of that bucket, their amounts summed). Buckets older than the
+ * longest window are dropped except the newest of them, which stays as the base later totals are
+ * read against. One array per series, not three: millions of series are held at once.
  */
 class SumSeries {
-  b: number[] = [];
-  c: number[] = [];
-  s: number[] = [];
+  d: number[] = [];
+  /** Index of the first entry kept (entries before it are dropped). */
   start = 0;
   newestMs = Number.NEGATIVE_INFINITY;
+
+  private get size(): number {
+    return this.d.length / 3;
+  }
+
+  private bucketAt(i: number): number {
+    return this.d[i * 3] as number;
+  }
 
   /** Index of the last entry at or before `bucket`, or start − 1. */
   private find(bucket: number): number {
     let lo = this.start;
-    let hi = this.b.length - 1;
-    if (hi < lo || (this.b[hi] as number) <= bucket) return hi;
+    let hi = this.size - 1;
+    if (hi < lo || this.bucketAt(hi) <= bucket) return hi;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if ((this.b[mid] as number) <= bucket) lo = mid + 1;
+      if (this.bucketAt(mid) <= bucket) lo = mid + 1;
       else hi = mid - 1;
     }
     return hi;
   }
 
-  totalAt(bucket: number): [number, number] {
-    const i = this.find(bucket);
-    if (i >= this.start) return [this.c[i] as number, this.s[i] as number];
-    // Before everything kept: the base stands in (only a read far older than the window does this).
-    if (this.start > 0) return [this.c[this.start] as number, this.s[this.start] as number];
-    return [0, 0];
+  /** Count and sum up to the end of `bucket`, into out[0] and out[1]. */
+  totalAt(bucket: number, out: [number, number]): void {
+    let i = this.find(bucket);
+    if (i < this.start) {
+      // Before everything kept: the base stands in (only a read far older than the window does this).
+      if (this.start === 0) {
+        out[0] = 0;
+        out[1] = 0;
+        return;
+      }
+      i = this.start;
+    }
+    out[0] = this.d[i * 3 + 1] as number;
+    out[1] = this.d[i * 3 + 2] as number;
   }
 
   add(bucket: number, amount: number, atMs: number, retentionMs: number, g: number): void {
-    const n = this.b.length;
-    if (n === this.start || (this.b[n - 1] as number) < bucket) {
+    const d = this.d;
+    const n = this.size;
+    if (n === this.start || this.bucketAt(n - 1) < bucket) {
       // In order: the common case.
-      const prevC = n > this.start ? (this.c[n - 1] as number) : 0;
-      const prevS = n > this.start ? (this.s[n - 1] as number) : 0;
-      this.b.push(bucket);
-      this.c.push(prevC + 1);
-      this.s.push(prevS + amount);
+      const prevC = n > this.start ? (d[n * 3 - 2] as number) : 0;
+      const prevS = n > this.start ? (d[n * 3 - 1] as number) : 0;
+      d.push(bucket, prevC + 1, prevS + amount);
     } else {
       const i = this.find(bucket);
       // Older than the base: outside every window.
       if (i < this.start && this.start > 0) return;
       let from: number;
-      if (i >= this.start && this.b[i] === bucket) {
+      if (i >= this.start && this.bucketAt(i) === bucket) {
         from = i;
       } else {
         from = i + 1;
-        const prevC = i >= this.start ? (this.c[i] as number) : 0;
-        const prevS = i >= this.start ? (this.s[i] as number) : 0;
-        this.b.splice(from, 0, bucket);
-        this.c.splice(from, 0, prevC);
-        this.s.splice(from, 0, prevS);
+        const prevC = i >= this.start ? (d[i * 3 + 1] as number) : 0;
+        const prevS = i >= this.start ? (d[i * 3 + 2] as number) : 0;
+        d.splice(from * 3, 0, bucket, prevC, prevS);
       }
-      for (let j = from; j < this.b.length; j++) {
-        this.c[j] = (this.c[j] as number) + 1;
-        this.s[j] = (this.s[j] as number) + amount;
+      for (let j = from * 3; j < d.length; j += 3) {
+        d[j + 1] = (d[j + 1] as number) + 1;
+        d[j + 2] = (d[j + 2] as number) + amount;
       }
     }
     if (atMs > this.newestMs) this.newestMs = atMs;
@@ -88,57 +101,96 @@ class SumSeries {
   }
 
   private trim(cutoff: number): void {
-    while (this.start + 1 < this.b.length && (this.b[this.start + 1] as number) <= cutoff) this.start++;
-    if (this.start > 16 && this.start * 2 > this.b.length) {
-      this.b = this.b.slice(this.start);
-      this.c = this.c.slice(this.start);
-      this.s = this.s.slice(this.start);
+    const n = this.size;
+    while (this.start + 1 < n && this.bucketAt(this.start + 1) <= cutoff) this.start++;
+    if (this.start > 16 && this.start * 2 > n) {
+      this.d = this.d.slice(this.start * 3);
       this.start = 0;
     }
   }
 
   read(read: SeriesRead, out: SeriesReading): void {
     const { granularityMs: g, windowsMs } = read.series;
-    const cur = Math.floor(read.atMs / g);
-    const [cc, cs] = this.totalAt(cur);
+    const cur = TOTAL_CUR;
+    const edge = TOTAL_EDGE;
+    this.totalAt(Math.floor(read.atMs / g), cur);
     for (const w of windowsMs) {
       if (w === Number.POSITIVE_INFINITY) {
-        out.counts.push(cc);
-        out.sums.push(cs);
+        out.counts.push(cur[0]);
+        out.sums.push(cur[1]);
       } else {
-        const [ec, es] = this.totalAt(Math.floor((read.atMs - w) / g));
-        out.counts.push(cc - ec);
-        out.sums.push(cs - es);
+        this.totalAt(Math.floor((read.atMs - w) / g), edge);
+        out.counts.push(cur[0] - edge[0]);
+        out.sums.push(cur[1] - edge[1]);
       }
     }
   }
 }
 
-/** Each value with the last time it was seen. */
+/** Scratch pairs for reads (single-threaded: no read is interleaved with another). */
+const TOTAL_CUR: [number, number] = [0, 0];
+const TOTAL_EDGE: [number, number] = [0, 0];
+
+/**
+ * Each value with the last time it was seen: in a flat array of (value, time) pairs while there
+ * are few (most keys see a handful), in a map beyond that.
+ */
 class DistinctSeries {
-  seen = new Map<string, number>();
+  small: (string | number)[] | null = [];
+  seen: Map<string, number> | null = null;
   newestMs = Number.NEGATIVE_INFINITY;
   private writes = 0;
 
   add(value: string, atMs: number, retentionMs: number): void {
-    const last = this.seen.get(value);
-    if (last === undefined || atMs > last) this.seen.set(value, atMs);
     if (atMs > this.newestMs) this.newestMs = atMs;
-    if (Number.isFinite(retentionMs) && ++this.writes % 64 === 0) {
-      const floor = this.newestMs - retentionMs - LATE_TOLERANCE_MS;
+    const small = this.small;
+    if (small) {
+      for (let i = 0; i < small.length; i += 2) {
+        if (small[i] === value) {
+          if (atMs > (small[i + 1] as number)) small[i + 1] = atMs;
+          return;
+        }
+      }
+      if (small.length < 32) {
+        small.push(value, atMs);
+        this.expire(retentionMs);
+        return;
+      }
+      this.seen = new Map();
+      for (let i = 0; i < small.length; i += 2) this.seen.set(small[i] as string, small[i + 1] as number);
+      this.small = null;
+    }
+    const seen = this.seen as Map<string, number>;
+    const last = seen.get(value);
+    if (last === undefined || atMs > last) seen.set(value, atMs);
+    this.expire(retentionMs);
+  }
+
+  private expire(retentionMs: number): void {
+    if (!Number.isFinite(retentionMs) || ++this.writes % 64 !== 0) return;
+    const floor = this.newestMs - retentionMs - LATE_TOLERANCE_MS;
+    if (this.small) {
+      const kept: (string | number)[] = [];
+      for (let i = 0; i < this.small.length; i += 2)
+        if ((this.small[i + 1] as number) > floor)
+          kept.push(this.small[i] as string, this.small[i + 1] as number);
+      this.small = kept;
+    } else if (this.seen) {
       for (const [v, t] of this.seen) if (t <= floor) this.seen.delete(v);
     }
   }
 
   read(read: SeriesRead, out: SeriesReading): void {
     for (const w of read.series.windowsMs) {
-      if (w === Number.POSITIVE_INFINITY) {
-        out.counts.push(this.seen.size);
-        continue;
-      }
+      const all = w === Number.POSITIVE_INFINITY;
       const floor = read.atMs - w;
       let n = 0;
-      for (const t of this.seen.values()) if (t > floor) n++;
+      if (this.small) {
+        for (let i = 1; i < this.small.length; i += 2) if (all || (this.small[i] as number) > floor) n++;
+      } else if (this.seen) {
+        if (all) n = this.seen.size;
+        else for (const t of this.seen.values()) if (t > floor) n++;
+      }
       out.counts.push(n);
     }
   }
@@ -176,16 +228,33 @@ function emptyReading(): SeriesReading {
  * whose newest event is older than their longest window (plus a day) are dropped by a sweep, so
  * memory follows the active keys, not history.
  */
+/** One entity's series (all counters keyed by it), found by series id with a short scan. */
+interface EntityRecord {
+  ids: string[];
+  series: Series[];
+}
+
+function seriesIn(record: EntityRecord | undefined, id: string): Series | undefined {
+  if (!record) return undefined;
+  const { ids } = record;
+  for (let i = 0; i < ids.length; i++) if (ids[i] === id) return record.series[i];
+  return undefined;
+}
+
 export class MemoryVelocityStore implements VelocityStore {
   readonly kind = 'memory' as const;
-  /** Series id → entity → series: two lookups, no key strings built per read. */
-  private readonly series = new Map<string, Map<string, Series>>();
+  /**
+   * Entity (key kind and value) → its series. One lookup serves every counter of an entity, and
+   * an entity's series sit together: reads touch fewer, nearer places in a large heap.
+   */
+  private readonly entities = new Map<string, EntityRecord>();
   private readonly defs = new Map<string, SeriesDef>();
   /** What a series never written reads as, per series id (shared and never changed). */
   private readonly zeros = new Map<string, SeriesReading>();
   private newestMs = Number.NEGATIVE_INFINITY;
   private writes = 0;
   private nextSweep = SWEEP_EVERY;
+  private held = 0;
   /** Labelled events already counted, per series (labels are few: kept until a restart). */
   private readonly once = new Set<string>();
 
@@ -193,8 +262,17 @@ export class MemoryVelocityStore implements VelocityStore {
     const out: SeriesReading[][] = [];
     for (const op of ops) {
       const readings: SeriesReading[] = [];
+      // Reads come grouped by key: the entity is looked up once per group.
+      let lastKey = '';
+      let lastEntity = '';
+      let record: EntityRecord | undefined;
       for (const read of op.reads) {
-        const held = this.series.get(read.series.id)?.get(read.entity);
+        if (read.series.key !== lastKey || read.entity !== lastEntity) {
+          lastKey = read.series.key;
+          lastEntity = read.entity;
+          record = this.entities.get(`${lastKey}\u0001${lastEntity}`);
+        }
+        const held = seriesIn(record, read.series.id);
         if (held) {
           const reading = emptyReading();
           held.read(read, reading);
@@ -228,13 +306,14 @@ export class MemoryVelocityStore implements VelocityStore {
       if (this.once.has(token)) return;
       this.once.add(token);
     }
-    let entities = this.series.get(def.id);
-    if (!entities) {
-      entities = new Map();
-      this.series.set(def.id, entities);
-      this.defs.set(def.id, def);
+    this.defs.set(def.id, def);
+    const key = `${def.key}\u0001${w.entity}`;
+    let record = this.entities.get(key);
+    if (!record) {
+      record = { ids: [], series: [] };
+      this.entities.set(key, record);
     }
-    let held = entities.get(w.entity);
+    let held = seriesIn(record, def.id);
     if (!held) {
       held =
         def.family === 'sum'
@@ -242,7 +321,9 @@ export class MemoryVelocityStore implements VelocityStore {
           : def.family === 'distinct'
             ? new DistinctSeries()
             : new RecencySeries();
-      entities.set(w.entity, held);
+      record.ids.push(def.id);
+      record.series.push(held);
+      this.held++;
     }
     if (held instanceof SumSeries) {
       held.add(Math.floor(w.atMs / def.granularityMs), w.amount, w.atMs, def.retentionMs, def.granularityMs);
@@ -255,38 +336,36 @@ export class MemoryVelocityStore implements VelocityStore {
     // Sweeps cost one pass over every series: at most one per as many writes as there are series.
     if (++this.writes >= this.nextSweep) {
       this.sweep();
-      let held = 0;
-      for (const entities of this.series.values()) held += entities.size;
-      this.nextSweep = this.writes + Math.max(SWEEP_EVERY, held);
+      this.nextSweep = this.writes + Math.max(SWEEP_EVERY, this.held);
     }
   }
 
   /** Drops series idle for longer than they are needed (measured in event time). */
   sweep(): number {
     let dropped = 0;
-    for (const [id, entities] of this.series) {
-      const def = this.defs.get(id);
-      if (!def) continue;
-      const floor = this.newestMs - idleAfterMs(def);
-      for (const [entity, held] of entities) {
-        if (held.newestMs < floor) {
-          entities.delete(entity);
+    for (const [key, record] of this.entities) {
+      for (let i = record.ids.length - 1; i >= 0; i--) {
+        const def = this.defs.get(record.ids[i] as string);
+        if (def && (record.series[i] as Series).newestMs < this.newestMs - idleAfterMs(def)) {
+          record.ids.splice(i, 1);
+          record.series.splice(i, 1);
           dropped++;
         }
       }
+      if (record.ids.length === 0) this.entities.delete(key);
     }
+    this.held -= dropped;
     return dropped;
   }
 
   async stats(): Promise<{ series: number; bytes: number | null }> {
-    let series = 0;
-    for (const entities of this.series.values()) series += entities.size;
-    return { series, bytes: null };
+    return { series: this.held, bytes: null };
   }
 
   async clear(): Promise<void> {
-    this.series.clear();
+    this.entities.clear();
     this.once.clear();
+    this.held = 0;
     this.newestMs = Number.NEGATIVE_INFINITY;
   }
 

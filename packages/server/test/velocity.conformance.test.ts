@@ -195,6 +195,33 @@ describe.each(STORES)('velocity store conformance: $name', ({ make }) => {
     await store.close();
   });
 
+  it('counts a write carrying a once token one time per series, however often it comes', async () => {
+    const store = await make();
+    const { series } = model();
+    const fine = series.find((s) => s.family === 'sum' && s.granularityMs === 1000) as SeriesDef;
+    const users = series.find((s) => s.family === 'distinct') as SeriesDef;
+    const t = Date.UTC(2026, 3, 1);
+    const label = (s: SeriesDef, once: string): VelocityOp => ({
+      reads: [],
+      writes: [{ series: s, entity: 'term', atMs: t, amount: 7, value: 'u1', once }],
+    });
+    await store.run([label(fine, 'evt_1'), label(fine, 'evt_1'), label(users, 'evt_1')]);
+    await store.run([label(fine, 'evt_1'), label(fine, 'evt_2')]);
+    const [[sum, distinct]] = (await store.run([
+      {
+        reads: [
+          { series: fine, entity: 'term', atMs: t + 1000, value: null },
+          { series: users, entity: 'term', atMs: t + 1000, value: null },
+        ],
+        writes: [],
+      },
+    ])) as [[SeriesReading, SeriesReading]];
+    expect(sum.counts[2]).toBe(2);
+    expect(sum.sums[2]).toBe(14);
+    expect(distinct.counts[2]).toBe(1);
+    await store.close();
+  });
+
   it('a series reads in the order operations are given, and unknown keys read as zero', async () => {
     const store = await make();
     const { series } = model();

@@ -120,48 +120,51 @@ afterAll(async () => {
 });
 
 describe.each(STORES)('velocity store conformance: $name', ({ make }) => {
-  it('matches the exact reference on random traffic, out of order within the tolerance', async () => {
-    const store = await make();
-    const { series } = model();
-    const random = seededRandom(7);
-    const entities = ['a', 'b', 'c', 'd'];
-    const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
-    const written: SeriesWrite[] = [];
-    let clock = Date.UTC(2026, 0, 1);
-    let mismatches = 0;
-    for (let step = 0; step < 600; step++) {
-      clock += Math.floor(random() * 20 * MIN);
-      // Some events arrive late: up to ten minutes older than the newest.
-      const atMs = random() < 0.2 ? clock - Math.floor(random() * 10 * MIN) : clock;
-      const entity = entities[Math.floor(random() * entities.length)] as string;
-      const user = users[Math.floor(random() * users.length)] as string;
-      const reads: SeriesRead[] = series.map((s) => ({
-        series: s,
-        entity,
-        atMs,
-        value: s.family === 'recency' ? user : null,
-      }));
-      const writes: SeriesWrite[] = series
-        .filter(() => random() < 0.8)
-        .map((s) => ({
+  it.each([6, 60])(
+    'matches the exact reference on random traffic, out of order within the tolerance (%i users)',
+    async (population) => {
+      const store = await make();
+      const { series } = model();
+      const random = seededRandom(7 + population);
+      const entities = ['a', 'b', 'c', 'd'];
+      const users = Array.from({ length: population }, (_, i) => `u${i}`);
+      const written: SeriesWrite[] = [];
+      let clock = Date.UTC(2026, 0, 1);
+      let mismatches = 0;
+      for (let step = 0; step < 600; step++) {
+        clock += Math.floor(random() * 20 * MIN);
+        // Some events arrive late: up to ten minutes older than the newest.
+        const atMs = random() < 0.2 ? clock - Math.floor(random() * 10 * MIN) : clock;
+        const entity = entities[Math.floor(random() * entities.length)] as string;
+        const user = users[Math.floor(random() * users.length)] as string;
+        const reads: SeriesRead[] = series.map((s) => ({
           series: s,
           entity,
           atMs,
-          amount: Math.floor(random() * 10_000),
-          value: s.family === 'sum' ? null : user,
+          value: s.family === 'recency' ? user : null,
         }));
-      const [readings] = await store.run([{ reads, writes }]);
-      reads.forEach((read, i) => {
-        const expected = trim(reference(written, read), read.series.family);
-        const got = trim((readings as SeriesReading[])[i] as SeriesReading, read.series.family);
-        if (JSON.stringify(got) !== JSON.stringify(expected)) mismatches++;
-        expect(got, `step ${step} ${read.series.family}`).toEqual(expected);
-      });
-      written.push(...writes);
-    }
-    expect(mismatches).toBe(0);
-    await store.close();
-  });
+        const writes: SeriesWrite[] = series
+          .filter(() => random() < 0.8)
+          .map((s) => ({
+            series: s,
+            entity,
+            atMs,
+            amount: Math.floor(random() * 10_000),
+            value: s.family === 'sum' ? null : user,
+          }));
+        const [readings] = await store.run([{ reads, writes }]);
+        reads.forEach((read, i) => {
+          const expected = trim(reference(written, read), read.series.family);
+          const got = trim((readings as SeriesReading[])[i] as SeriesReading, read.series.family);
+          if (JSON.stringify(got) !== JSON.stringify(expected)) mismatches++;
+          expect(got, `step ${step} ${read.series.family}`).toEqual(expected);
+        });
+        written.push(...writes);
+      }
+      expect(mismatches).toBe(0);
+      await store.close();
+    },
+  );
 
   it('counts (t − W, t] exactly at one-second granularity, and to the bucket at one minute', async () => {
     const store = await make();

@@ -131,13 +131,27 @@ class SumSeries {
 const TOTAL_CUR: [number, number] = [0, 0];
 const TOTAL_EDGE: [number, number] = [0, 0];
 
+/** Index of the first element of ascending `times` greater than `t`. */
+function upperBound(times: number[], t: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((times[mid] as number) <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
  * Each value with the last time it was seen: in a flat array of (value, time) pairs while there
- * are few (most keys see a handful), in a map beyond that.
+ * are few (most keys see a handful); beyond that in a map, with every last-seen time also in one
+ * sorted array, so "how many were seen since t" is a binary search, not a scan.
  */
 class DistinctSeries {
   small: (string | number)[] | null = [];
   seen: Map<string, number> | null = null;
+  times: number[] = [];
   newestMs = Number.NEGATIVE_INFINITY;
   private writes = 0;
 
@@ -158,11 +172,20 @@ class DistinctSeries {
       }
       this.seen = new Map();
       for (let i = 0; i < small.length; i += 2) this.seen.set(small[i] as string, small[i + 1] as number);
+      this.times = [...this.seen.values()].sort((x, y) => x - y);
       this.small = null;
     }
     const seen = this.seen as Map<string, number>;
     const last = seen.get(value);
-    if (last === undefined || atMs > last) seen.set(value, atMs);
+    if (last !== undefined) {
+      if (atMs <= last) return;
+      // The old time leaves the sorted array (it is there: every value has exactly one).
+      this.times.splice(upperBound(this.times, last) - 1, 1);
+    }
+    seen.set(value, atMs);
+    const times = this.times;
+    if (times.length === 0 || (times[times.length - 1] as number) <= atMs) times.push(atMs);
+    else times.splice(upperBound(times, atMs), 0, atMs);
     this.expire(retentionMs);
   }
 
@@ -175,8 +198,9 @@ class DistinctSeries {
         if ((this.small[i + 1] as number) > floor)
           kept.push(this.small[i] as string, this.small[i + 1] as number);
       this.small = kept;
-    } else if (this.seen) {
+    } else if (this.seen && (this.times[0] as number) <= floor) {
       for (const [v, t] of this.seen) if (t <= floor) this.seen.delete(v);
+      this.times.splice(0, upperBound(this.times, floor));
     }
   }
 
@@ -187,9 +211,8 @@ class DistinctSeries {
       let n = 0;
       if (this.small) {
         for (let i = 1; i < this.small.length; i += 2) if (all || (this.small[i] as number) > floor) n++;
-      } else if (this.seen) {
-        if (all) n = this.seen.size;
-        else for (const t of this.seen.values()) if (t > floor) n++;
+      } else {
+        n = all ? this.times.length : this.times.length - upperBound(this.times, floor);
       }
       out.counts.push(n);
     }

@@ -66,7 +66,7 @@ export function decideFromSnapshot(
   const { ruleset, lists } = ctx;
   lists.clock.nowMs = ctx.nowMs;
   const evaluation = ruleset
-    ? evaluateRules(ruleset, eventType, celContext(features, lists, score, ruleset.types))
+    ? evaluateRules(ruleset, eventType, ruleset.context(features, lists, score))
     : { matched: [], errors: [] };
   const policy = applyPolicy(evaluation, eventType, score, ruleset?.thresholds ?? DEFAULT_THRESHOLDS);
   return {

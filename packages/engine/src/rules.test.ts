@@ -206,7 +206,10 @@ describe('skipping rules that cannot match', () => {
   const emails = new ListIndex('email');
   emails.set('ana@example.com', null);
   lists.add('blocked_emails', 'email', emails);
-  const env = new RuleEnvironment(lists.names);
+  const env = new RuleEnvironment(lists.names, [
+    { name: 'velocity.card.declined_1h', type: 'int' },
+    { name: 'velocity.card.attempts_1h', type: 'int' },
+  ]);
 
   it('finds the attributes a rule cannot match without, and none under || or has()', () => {
     const req = (e: string) =>
@@ -223,6 +226,22 @@ describe('skipping rules that cannot match', () => {
     expect(req('[1, 2].exists(x, x > payment.amount)')).toEqual([]);
   });
 
+  it('lists the attribute paths a rule reads, whole namespaces and groups included', () => {
+    const reads = (e: string) => env.compile(e).reads.sort();
+    expect(reads('payment.amount > 5 && email.address in lists.blocked_emails')).toEqual([
+      'email.address',
+      'payment.amount',
+    ]);
+    expect(reads('velocity.card.declined_1h > 2 || has(velocity.card)')).toEqual([
+      'velocity.card',
+      'velocity.card.declined_1h',
+    ]);
+    expect(reads('attributes["n"] == 2 && [1].exists(x, x == attributes.k)')).toEqual([
+      'attributes',
+      'attributes.k',
+    ]);
+  });
+
   it('property: skipping gives exactly the matches and errors that running every rule gives', () => {
     const atoms = [
       'payment.amount > 1000',
@@ -236,6 +255,9 @@ describe('skipping rules that cannot match', () => {
       'user.account_age_days < 2',
       'payment.amount / (payment.amount - 1500) > 0',
       '[1, 2].exists(x, x == attributes.n)',
+      'velocity.card.declined_1h >= 2',
+      'has(velocity.card.attempts_1h)',
+      'attributes["n"] == 2',
     ];
     const expr: fc.Arbitrary<string> = fc.letrec<{ e: string }>((tie) => ({
       e: fc.oneof(
@@ -257,6 +279,8 @@ describe('skipping rules that cannot match', () => {
         'email.domain': field(fc.constantFrom('example.com', 'example.org')),
         'attributes.n': field(fc.integer({ min: 0, max: 4 })),
         'user.account_age_days': field(fc.integer({ min: 0, max: 4 })),
+        'velocity.card.declined_1h': field(fc.integer({ min: 0, max: 4 })),
+        'velocity.card.attempts_1h': field(fc.integer({ min: 0, max: 4 })),
       })
       .map(
         (r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as FeatureSnapshot,
@@ -279,6 +303,9 @@ describe('skipping rules that cannot match', () => {
             rules: compiledSet.ruleset.rules.map((c) => ({ ...c, requires: [] })),
           };
           expect(fast).toEqual(evaluateRules(everyRule, 'payment.attempted', context));
+          // The ruleset's own context (only what its rules read) gives the same answers.
+          const own = compiledSet.ruleset.context(features, lists, score);
+          expect(evaluateRules(compiledSet.ruleset, 'payment.attempted', own)).toEqual(fast);
         },
       ),
       { numRuns: 400 },

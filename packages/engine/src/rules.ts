@@ -193,11 +193,17 @@ export class RuleEnvironment {
     run: (context: CelContext) => unknown;
     fast: FastRule | null;
     requires: [string, string][];
+    reads: string[];
   } {
     const parsed = this.runner.parse(expression) as unknown as ((context: CelContext) => unknown) & {
       ast: unknown;
     };
-    return { run: parsed, fast: compileFast(parsed.ast), requires: requiredAttributes(parsed.ast) };
+    return {
+      run: parsed,
+      fast: compileFast(parsed.ast),
+      requires: requiredAttributes(parsed.ast),
+      reads: referencedPrefixes(parsed.ast),
+    };
   }
 }
 
@@ -282,6 +288,89 @@ export function celContext(
 }
 
 const EMPTY: Record<string, unknown> = Object.freeze({});
+
+/**
+ * The attribute paths an expression reads: `ns.field`, `ns.group.field`, or a shorter prefix when
+ * it reads a namespace or group as a whole (`has(velocity.card)`, `attributes["x"]`).
+ */
+export function referencedPrefixes(ast: unknown): string[] {
+  const out = new Set<string>();
+  const pathOf = (node: AstNode): string[] | null => {
+    if (node.op === 'id' && typeof node.args === 'string') return [node.args];
+    if (node.op === '.' && Array.isArray(node.args)) {
+      const [target, field] = node.args;
+      if (isNode(target) && typeof field === 'string') {
+        const path = pathOf(target);
+        return path ? [...path, field] : null;
+      }
+    }
+    return null;
+  };
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item);
+      return;
+    }
+    if (!isNode(node)) return;
+    const path = pathOf(node);
+    if (path && CONTEXT_NAMESPACES.has(path[0] as string)) {
+      out.add(path.join('.'));
+      return;
+    }
+    visit(node.args);
+  };
+  visit(ast);
+  return [...out];
+}
+
+/**
+ * A context builder for one ruleset: generated code that copies, with constant property names,
+ * only the attributes the rules read. Copying every attribute by computed name (about 125 with the
+ * counters) had cost more than running the rules.
+ */
+export function contextBuilder(
+  types: ReadonlyMap<string, AttributeType>,
+  prefixes: readonly string[],
+): (snapshot: FeatureSnapshot, lists: ListSet, score: number | null) => CelContext {
+  // A group (velocity.card) is copied whole: whether it exists at all decides what
+  // `has(velocity.card.x)` says, and it exists when any of its attributes is present.
+  const paths = prefixes.map((p) => (p.startsWith('attributes.') ? p : p.split('.').slice(0, 2).join('.')));
+  const wanted = (name: string) => paths.some((p) => name === p || name.startsWith(`${p}.`));
+  const names = [...types.keys()].filter(wanted);
+  const allPlatform = prefixes.includes('attributes');
+  const platform = allPlatform ? [] : prefixes.filter((p) => p.startsWith('attributes.'));
+  const lines = [
+    `const ctx = { attributes: EMPTY, lists: lists.refs${NAMESPACES.map((ns) => `, ${JSON.stringify(ns)}: EMPTY`).join('')} };`,
+    'let v, o, g;',
+  ];
+  const put = (name: string, convert: string) => {
+    const parts = partsOf(name);
+    const ns = JSON.stringify(parts.ns);
+    lines.push(
+      `v = s[${JSON.stringify(name)}];`,
+      'if (v !== undefined) {',
+      `  o = ctx[${ns}]; if (o === EMPTY) { o = {}; ctx[${ns}] = o; }`,
+    );
+    if (parts.group !== null) {
+      const group = JSON.stringify(parts.group);
+      lines.push(`  g = o[${group}]; if (g === undefined) { g = {}; o[${group}] = g; } o = g;`);
+    }
+    lines.push(`  o[${JSON.stringify(parts.field)}] = ${convert};`, '}');
+  };
+  for (const name of names) put(name, types.get(name) === 'int' ? "typeof v === 'number' ? BigInt(v) : v" : 'v');
+  for (const name of platform) put(name, 'value(undefined, v)');
+  if (allPlatform) {
+    lines.push(
+      "for (const name in s) if (name.startsWith('attributes.')) {",
+      '  o = ctx.attributes; if (o === EMPTY) { o = {}; ctx.attributes = o; }',
+      "  o[name.slice(11)] = value(undefined, s[name]);",
+      '}',
+    );
+  }
+  lines.push('if (score !== null) ctx.score = BigInt(score);', 'return ctx;');
+  const build = new Function('EMPTY', 'value', `return (s, lists, score) => {\n${lines.join('\n')}\n};`);
+  return build(EMPTY, celValue);
+}
 
 interface AstNode {
   op: string;
@@ -372,6 +461,8 @@ export interface CompiledRuleset {
   version: number | null;
   rules: CompiledRule[];
   thresholds: RulesetThresholds;
+  /** Builds the evaluation context with only the attributes its rules read (see contextBuilder). */
+  context: (snapshot: FeatureSnapshot, lists: ListSet, score: number | null) => CelContext;
   /** The attribute types of the environment it was compiled in (see celContext). */
   types: ReadonlyMap<string, AttributeType>;
 }
@@ -390,21 +481,33 @@ export function compileRuleset(
 ): { ok: true; ruleset: CompiledRuleset } | { ok: false; problems: RuleProblem[] } {
   const problems: RuleProblem[] = [];
   const compiled: CompiledRule[] = [];
+  const reads = new Set<string>();
   for (const rule of rules) {
     const problem = env.check(rule.expression);
     if (problem) {
       problems.push({ ...problem, ruleId: rule.id, name: rule.name });
       continue;
     }
+    const { reads: prefixes, ...code } = env.compile(rule.expression);
+    for (const prefix of prefixes) reads.add(prefix);
     compiled.push({
       rule,
       appliesTo: new Set(rule.event_types.length ? rule.event_types : DECISION_EVENT_TYPES),
-      ...env.compile(rule.expression),
+      ...code,
     });
   }
   return problems.length
     ? { ok: false, problems }
-    : { ok: true, ruleset: { version, rules: compiled, thresholds, types: env.types } };
+    : {
+        ok: true,
+        ruleset: {
+          version,
+          rules: compiled,
+          thresholds,
+          types: env.types,
+          context: contextBuilder(env.types, [...reads]),
+        },
+      };
 }
 
 export interface RuleError {

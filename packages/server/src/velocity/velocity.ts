@@ -69,9 +69,18 @@ export class Velocity {
     const reads = model.reads(n);
     if (!reads.length) return null;
     const op: VelocityOp = { reads, writes: [] };
-    const [readings] =
-      this.store instanceof MemoryVelocityStore ? this.store.runSync([op]) : await this.store.run([op]);
-    return model.attributesFrom(n, reads, readings ?? []);
+    if (this.store instanceof MemoryVelocityStore) {
+      return model.attributesFrom(n, reads, this.store.runSync([op])[0] ?? []);
+    }
+    try {
+      const [readings] = await this.store.run([op]);
+      return model.attributesFrom(n, reads, readings ?? []);
+    } catch (error) {
+      // Redis unreachable: decide without counters (rules reading them do not match) rather
+      // than refuse the platform an answer; the failure is reported.
+      this.onError(error);
+      return null;
+    }
   }
 
   /**

@@ -357,13 +357,14 @@ export function contextBuilder(
     }
     lines.push(`  o[${JSON.stringify(parts.field)}] = ${convert};`, '}');
   };
-  for (const name of names) put(name, types.get(name) === 'int' ? "typeof v === 'number' ? BigInt(v) : v" : 'v');
+  for (const name of names)
+    put(name, types.get(name) === 'int' ? "typeof v === 'number' ? BigInt(v) : v" : 'v');
   for (const name of platform) put(name, 'value(undefined, v)');
   if (allPlatform) {
     lines.push(
       "for (const name in s) if (name.startsWith('attributes.')) {",
       '  o = ctx.attributes; if (o === EMPTY) { o = {}; ctx.attributes = o; }',
-      "  o[name.slice(11)] = value(undefined, s[name]);",
+      '  o[name.slice(11)] = value(undefined, s[name]);',
       '}',
     );
   }

@@ -73,7 +73,11 @@ describe('velocity across two nodes sharing PostgreSQL and Redis', () => {
       const fromA = await velocityOf(a, onA.decision?.decision_id ?? '');
       expect(fromA).toEqual(expected);
       // The probe itself counted once: on B, the same probe a second later sees it.
-      const onB = await b.ingestor.ingest({ ...probe, id: `${probe.id}_b`, occurred_at: '2026-11-22T09:30:01Z' });
+      const onB = await b.ingestor.ingest({
+        ...probe,
+        id: `${probe.id}_b`,
+        occurred_at: '2026-11-22T09:30:01Z',
+      });
       const fromB = await velocityOf(b, onB.decision?.decision_id ?? '');
       expect(fromB['velocity.card.attempts_1h']).toBe(13);
       // Redis holds no personal data: neither the card fingerprint nor emails appear in keys.

@@ -30,6 +30,8 @@ class SumSeries {
   d: number[] = [];
   /** Index of the first entry kept (entries before it are dropped). */
   start = 0;
+  /** Entries were dropped: the first kept one is the base, and writes older than it are dropped. */
+  trimmed = false;
   newestMs = Number.NEGATIVE_INFINITY;
 
   private get size(): number {
@@ -58,7 +60,7 @@ class SumSeries {
     let i = this.find(bucket);
     if (i < this.start) {
       // Before everything kept: the base stands in (only a read far older than the window does this).
-      if (this.start === 0) {
+      if (!this.trimmed) {
         out[0] = 0;
         out[1] = 0;
         return;
@@ -80,7 +82,7 @@ class SumSeries {
     } else {
       const i = this.find(bucket);
       // Older than the base: outside every window.
-      if (i < this.start && this.start > 0) return;
+      if (i < this.start && this.trimmed) return;
       let from: number;
       if (i >= this.start && this.bucketAt(i) === bucket) {
         from = i;
@@ -102,7 +104,10 @@ class SumSeries {
 
   private trim(cutoff: number): void {
     const n = this.size;
-    while (this.start + 1 < n && this.bucketAt(this.start + 1) <= cutoff) this.start++;
+    while (this.start + 1 < n && this.bucketAt(this.start + 1) <= cutoff) {
+      this.start++;
+      this.trimmed = true;
+    }
     if (this.start > 16 && this.start * 2 > n) {
       this.d = this.d.slice(this.start * 3);
       this.start = 0;

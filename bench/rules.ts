@@ -49,7 +49,7 @@ import type { PGliteLike } from '../packages/server/src/db/pglite-remote.js';
 import { createRates } from '../packages/server/src/rates.js';
 import { decisionBlocks, decisionsInBlocks } from '../packages/server/src/repositories/decisions.js';
 import { createServices, type Services } from '../packages/server/src/services.js';
-import { SNAPSHOT_CONTEXT } from '../packages/server/src/use-cases/backtests.js';
+import { decodeSnapshot, SNAPSHOT_CONTEXT, sealSnapshot } from '../packages/server/src/snapshot-codec.js';
 import { loadLabels } from '../packages/server/src/use-cases/labels.js';
 import { seededRandom } from './random.js';
 
@@ -733,6 +733,7 @@ const EVENT_COLUMNS =
 
 interface StoredShape {
   json: string;
+  features: FeatureSnapshot;
   userId: string | null;
   score: number;
   /** The decision the live ruleset made at ingest; the fields below are its columns, COPY-ready. */
@@ -801,7 +802,7 @@ async function insertDecisions(
         String(shape.score),
         o.riskLevel,
         shape.reasons,
-        services.keyring.encrypt(shape.json, SNAPSHOT_CONTEXT),
+        sealSnapshot(services.keyring, shape.features),
         shape.matched,
         shape.tags,
         shape.ruleErrors,
@@ -935,9 +936,9 @@ async function profileReplay(
     for (const row of rows) {
       if (!row.snapshot) continue;
       const a = process.hrtime.bigint();
-      const text = services.keyring.decrypt(row.snapshot, SNAPSHOT_CONTEXT);
+      const bytes = services.keyring.decryptBytes(row.snapshot, SNAPSHOT_CONTEXT);
       const b = process.hrtime.bigint();
-      const features = JSON.parse(text) as FeatureSnapshot;
+      const features = decodeSnapshot(bytes);
       const c = process.hrtime.bigint();
       decideFromSnapshot(row.event_type, features, row.score, {
         ruleset,
@@ -1110,6 +1111,7 @@ async function goalBacktest(): Promise<void> {
       const userId = s.features['user.id'];
       return {
         json: JSON.stringify(s.features),
+        features: s.features,
         userId: typeof userId === 'string' ? userId : null,
         score: s.score,
         outcome,
@@ -1122,8 +1124,7 @@ async function goalBacktest(): Promise<void> {
     const snapshotBytes = pool.reduce((sum, s) => sum + s.json.length, 0) / pool.length;
     const sample = pool.slice(0, 1000);
     const encryptedBytes =
-      sample.reduce((sum, s) => sum + services.keyring.encrypt(s.json, SNAPSHOT_CONTEXT).length, 0) /
-      sample.length;
+      sample.reduce((sum, s) => sum + sealSnapshot(services.keyring, s.features).length, 0) / sample.length;
     log(
       `${int(SNAPSHOT_POOL)} distinct snapshots (${snapshotBytes.toFixed(0)} bytes of JSON, ${int(encryptedBytes)} ` +
         `encrypted) decided by the live ruleset v${live?.version ?? '?'} in ` +

@@ -8,7 +8,7 @@ import { IN_MEMORY } from '../src/db/storage.js';
 import { buildApp } from '../src/http/app.js';
 import { createLogger } from '../src/logger.js';
 import { createServices, type Services } from '../src/services.js';
-import { SNAPSHOT_CONTEXT } from '../src/use-cases/backtests.js';
+import { openSnapshot } from '../src/snapshot-codec.js';
 
 export const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -138,7 +138,7 @@ export async function startTestApp(backend: Backend, overrides: Partial<Config> 
         .where('id', '=', decisionId)
         .executeTakeFirstOrThrow();
       if (!row.snapshot) throw new Error(`Decision ${decisionId} has no snapshot`);
-      return JSON.parse(services.keyring.decrypt(row.snapshot, SNAPSHOT_CONTEXT)) as Record<string, unknown>;
+      return openSnapshot(services.keyring, row.snapshot);
     },
     async close() {
       await app.close();

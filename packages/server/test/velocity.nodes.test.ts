@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { openSnapshot } from '../src/snapshot-codec.js';
 import { createServices, type Services } from '../src/services.js';
 import { paymentAttempted, pgliteBackend, postgresBackend } from './harness.js';
 
@@ -29,7 +30,7 @@ describe('velocity across two nodes sharing PostgreSQL and Redis', () => {
       .select('snapshot')
       .where('id', '=', decisionId)
       .executeTakeFirstOrThrow();
-    const snapshot = JSON.parse(services.keyring.decrypt(row.snapshot as string, 'decisions.snapshot'));
+    const snapshot = openSnapshot(services.keyring, row.snapshot as string);
     return Object.fromEntries(
       Object.entries(snapshot).filter(([k]) => k.startsWith('velocity.') && !k.includes('seconds_since')),
     );

@@ -71,18 +71,23 @@ export class Keyring {
   }
 
   /** `v1.<key id>.<base64url(iv | tag | ciphertext)>`; `context` binds it to its column. */
-  encrypt(plaintext: string, context: string): string {
+  encrypt(plaintext: string | Buffer, context: string): string {
     const id = this.activeId;
     const key = id ? this.dataKeys.get(id) : undefined;
     if (!id || !key) throw new Error('No data key loaded');
-    return `v1.${id}.${seal(key, Buffer.from(plaintext, 'utf8'), context).toString('base64url')}`;
+    const bytes = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
+    return `v1.${id}.${seal(key, bytes, context).toString('base64url')}`;
   }
 
   decrypt(ciphertext: string, context: string): string {
+    return this.decryptBytes(ciphertext, context).toString('utf8');
+  }
+
+  decryptBytes(ciphertext: string, context: string): Buffer {
     const [version, id, body] = ciphertext.split('.');
     const key = id ? this.dataKeys.get(id) : undefined;
     if (version !== 'v1' || !key || body === undefined) throw new Error(`Cannot decrypt: unknown key ${id}`);
-    return open(key, Buffer.from(body, 'base64url'), context).toString('utf8');
+    return open(key, Buffer.from(body, 'base64url'), context);
   }
 
   /** Keyed hash for equality lookups on encrypted values (a blind index). */

@@ -25,11 +25,11 @@ import {
   type ReplayRow,
 } from '../repositories/decisions.js';
 import { findDraft, findRuleset, latestRuleset } from '../repositories/rulesets.js';
+import { openSnapshot } from '../snapshot-codec.js';
 import { iso } from '../time.js';
 import { labelOf, loadLabels } from './labels.js';
 import type { LiveState } from './live-state.js';
 
-export const SNAPSHOT_CONTEXT = 'decisions.snapshot';
 /** About 16 MB of table per read: some thousands of decisions. */
 const BLOCKS_PER_READ = 2000;
 /** A running backtest that has not moved for this long was cut off (its process stopped). */
@@ -181,7 +181,7 @@ export class Backtests {
           continue;
         }
         decisions++;
-        const features = JSON.parse(this.keyring.decrypt(row.snapshot, SNAPSHOT_CONTEXT)) as FeatureSnapshot;
+        const features = openSnapshot(this.keyring, row.snapshot);
         const outcome = decideFromSnapshot(row.event_type, features, row.score, {
           ruleset,
           lists: this.live.listsView,

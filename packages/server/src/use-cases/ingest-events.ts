@@ -15,8 +15,8 @@ import type { Clock, IdGenerator } from '../ids.js';
 import type { DecisionRow, NewDecisionRow } from '../repositories/decisions.js';
 import type { EventWriter } from '../repositories/event-writer.js';
 import type { NewEventRow } from '../repositories/events.js';
+import { sealSnapshot } from '../snapshot-codec.js';
 import type { Velocity } from '../velocity/velocity.js';
-import { SNAPSHOT_CONTEXT } from './backtests.js';
 import type { LiveState } from './live-state.js';
 
 /** What one event becomes before it is written: its rows, ready, encrypted where personal. */
@@ -201,7 +201,7 @@ export class EventIngestor {
       score: outcome.score,
       risk_level: outcome.riskLevel,
       reasons: JSON.stringify(outcome.reasons),
-      snapshot: this.deps.keyring.encrypt(JSON.stringify(outcome.features), SNAPSHOT_CONTEXT),
+      snapshot: sealSnapshot(this.deps.keyring, outcome.features),
       matched_rules: outcome.matchedRuleIds,
       tags: outcome.tags,
       rule_errors: outcome.ruleErrors.length ? JSON.stringify(outcome.ruleErrors) : null,

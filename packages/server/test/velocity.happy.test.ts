@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { openSnapshot } from '../src/snapshot-codec.js';
 import { createServices } from '../src/services.js';
+import { openSnapshot } from '../src/snapshot-codec.js';
 import { eventId, masterKey, paymentAttempted, pgliteBackend, useTestApp } from './harness.js';
 
 /**

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { openSnapshot } from '../src/snapshot-codec.js';
 import { createServices, type Services } from '../src/services.js';
+import { openSnapshot } from '../src/snapshot-codec.js';
 import { paymentAttempted, pgliteBackend, postgresBackend } from './harness.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { Executor } from '../db/executor.js';
 import type { RulesetDraftTable, RulesetsTable } from '../db/schema.js';
 
@@ -26,6 +26,9 @@ export async function insertRuleset(
 
 /** The draft row, locked for the rest of the transaction so two edits do not lose each other. */
 export async function lockDraft(tx: Executor): Promise<RulesetDraftRow | undefined> {
+  // The draft row may not exist yet (a new database, nodes starting together): a row lock would
+  // lock nothing, so an advisory lock serialises draft edits and publishing, first ones included.
+  await sql`select pg_advisory_xact_lock(7274270002)`.execute(tx);
   return tx.selectFrom('ruleset_draft').selectAll().where('id', '=', 1).forUpdate().executeTakeFirst();
 }
 

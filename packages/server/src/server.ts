@@ -56,8 +56,8 @@ export async function startServer(
       `  storage:   ${services.storage.mode} (${services.storage.location})`,
       `  rules:     ruleset ${services.live.ruleset?.version ?? 'none'} live; ${services.loaded.entries.toLocaleString('en-US')} list entries loaded in ${services.loaded.ms} ms`,
       services.velocity.store.kind === 'memory'
-        ? `  counters:  in memory, ${services.live.velocity.series.length} series rebuilt from ${services.rebuilt.events.toLocaleString('en-US')} events in ${services.rebuilt.ms} ms`
-        : `  counters:  on Redis (${services.live.velocity.series.length} series, shared by every node)`,
+        ? `  counters:  ${services.live.velocity.counters.length} counters in memory, rebuilt from ${services.rebuilt.events.toLocaleString('en-US')} events in ${services.rebuilt.ms} ms`
+        : `  counters:  ${services.live.velocity.counters.length} counters on Redis, shared by every node`,
       ...notes,
     ]);
     let stopping: Promise<void> | null = null;

@@ -530,8 +530,14 @@ export class VelocityModel {
     if (!isDecisionEventType(n.event.type)) return [];
     const atMs = n.occurredAt.getTime();
     const out: SeriesRead[] = [];
+    // Series come grouped by key: each key is extracted once.
+    let lastKey = '';
+    let entity: string | null | undefined;
     for (const series of this.readsFor) {
-      const entity = (this.extract.get(series.key) as Extract)(n);
+      if (series.key !== lastKey) {
+        lastKey = series.key;
+        entity = (this.extract.get(series.key) as Extract)(n);
+      }
       if (!entity) continue;
       const value =
         series.family === 'recency' && series.of

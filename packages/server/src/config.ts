@@ -9,7 +9,7 @@ import {
   LimitPolicyInput,
   limitPolicyProblem,
 } from '@warden/contracts';
-import { isKnownCurrency } from '@warden/engine';
+import { BUILTIN_COUNTERS, isKnownCurrency, VelocityModel } from '@warden/engine';
 
 export const ConfigSchema = Type.Object(
   {
@@ -124,6 +124,18 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
         `Config file key rateLimits.${action}${problem.field.replaceAll('/', '.')} is invalid: ${problem.message}`,
       );
     }
+  }
+  const velocity = VelocityModel.compile(
+    [
+      ...BUILTIN_COUNTERS.map((spec) => ({ spec, source: 'builtin' as const })),
+      ...(config.counters ?? []).map((spec) => ({ spec, source: 'config' as const })),
+    ],
+    (config.derivedFeatures ?? []).map((spec) => ({ spec, source: 'config' as const })),
+  );
+  if (!velocity.ok) {
+    throw new ConfigError(
+      `Config file keys counters/derivedFeatures: ${velocity.problems.map((p) => `${p.name}: ${p.message}`).join('; ')} (see docs/velocity.md)`,
+    );
   }
   if (!isKnownCurrency(config.referenceCurrency)) {
     throw new ConfigError(`WARDEN_REFERENCE_CURRENCY=${config.referenceCurrency} is not an ISO 4217 code`);

@@ -34,6 +34,23 @@ describe('configuration', () => {
   });
 });
 
+describe('counters and derived features in the config file', () => {
+  it('loads the handbook example as a config file', () => {
+    const file = new URL('../../../examples/handbook-counters.json', import.meta.url).pathname;
+    const config = loadConfig({ WARDEN_CONFIG: file });
+    expect(config.counters?.length).toBe(4);
+    expect(config.derivedFeatures?.length).toBe(15);
+  });
+
+  it('stops at start with the counter and what is wrong with it', () => {
+    const bad = { name: 'x', key: 'user', aggregate: 'distinct' as const, windows: ['1h'] };
+    expect(() => loadConfig({}, { counters: [bad] })).toThrow(ConfigError);
+    expect(() => loadConfig({}, { counters: [bad] })).toThrow(/user\.x: A distinct counter needs `of`/);
+    const clash = { name: 'attempts', key: 'card', aggregate: 'count' as const, windows: ['1h'] };
+    expect(() => loadConfig({}, { counters: [clash] })).toThrow(/already provided/);
+  });
+});
+
 describe('the configuration as shown and audited', () => {
   it('holds no master key and no database password', () => {
     const shown = publicConfig(

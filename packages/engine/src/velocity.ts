@@ -5,7 +5,7 @@ import type { AttributeType, AttributeValue, FeatureSnapshot } from './catalogue
 import { FAIL, type FastRule, MISSING } from './cel-fast.js';
 import { cardKey } from './entities.js';
 import { addressKey, expandIpv6, type NormalisedEvent, normaliseName } from './normalise.js';
-import type { CelContext, ExpressionProblem, RuleEnvironment } from './rules.js';
+import { type CelContext, type ExpressionProblem, RuleEnvironment } from './rules.js';
 
 /**
  * Velocity: counts, sums, distinct counts and first/last-seen times per key, over windows of
@@ -503,6 +503,11 @@ export class VelocityModel {
       attributes: attributesOf(spec, windowsMs),
     }));
     return { ok: true, model: new VelocityModel(compiled, derived) };
+  }
+
+  /** A rule environment that knows every attribute of this model, derived features included. */
+  environment(listNames: readonly string[]): RuleEnvironment {
+    return new RuleEnvironment(listNames, [...this.attributes, ...derivedAttributes(this.derived)]);
   }
 
   /** The model with only the built-in counters. */

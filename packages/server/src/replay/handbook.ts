@@ -7,14 +7,12 @@ import {
   celContext,
   compileDerived,
   computeAttributes,
-  derivedAttributes,
   evaluateDerived,
   type FeatureSnapshot,
   ListSet,
   type NormalisedEvent,
   normaliseEvent,
   type RatesPort,
-  RuleEnvironment,
   type SeriesRead,
 } from '@warden/engine';
 import { compileVelocity } from '../use-cases/live-state.js';
@@ -134,7 +132,7 @@ export async function replayHandbook(options: ReplayOptions): Promise<ReplayResu
   const config = handbookConfig();
   const model = compileVelocity({ counters: config.counters, derived: config.derivedFeatures });
   const lists = new ListSet();
-  const env = new RuleEnvironment([], [...model.attributes, ...derivedAttributes(model.derived)]);
+  const env = model.environment([]);
   const derived = compileDerived(env, model.derived);
   if (!derived.ok)
     throw new Error(`Handbook derived features do not check: ${JSON.stringify(derived.problems)}`);

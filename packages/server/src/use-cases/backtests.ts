@@ -1,10 +1,5 @@
 import type { Backtest, BacktestReport, BacktestRequest, Rule, RulesetThresholds } from '@warden/contracts';
-import {
-  type CompiledRuleset,
-  compileRuleset,
-  decideFromSnapshot,
-  type FeatureSnapshot,
-} from '@warden/engine';
+import { type CompiledRuleset, compileRuleset, decideFromSnapshot } from '@warden/engine';
 import type { Kysely } from 'kysely';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Database } from '../db/schema.js';

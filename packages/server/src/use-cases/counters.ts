@@ -5,13 +5,7 @@ import type {
   DerivedFeatureView,
   Rule,
 } from '@warden/contracts';
-import {
-  compileDerived,
-  derivedAttributes,
-  keyLabel,
-  RuleEnvironment,
-  type VelocityModel,
-} from '@warden/engine';
+import { compileDerived, keyLabel, type VelocityModel } from '@warden/engine';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { WardenError } from '../errors.js';
@@ -63,10 +57,7 @@ export class Counters {
 
   async createDerived(spec: DerivedFeatureInput, actor: string): Promise<DerivedFeatureView> {
     const model = await this.candidate({ derived: spec });
-    const env = new RuleEnvironment(this.live.environment.listNames, [
-      ...model.attributes,
-      ...derivedAttributes(model.derived),
-    ]);
+    const env = model.environment(this.live.environment.listNames);
     const mine = model.derived.find((d) => d.spec.name === spec.name && d.source === 'api');
     const checked = compileDerived(env, mine ? [mine] : []);
     if (!checked.ok) {

@@ -6,11 +6,10 @@ import {
   compileDerived,
   compileRuleset,
   type DerivedFeature,
-  derivedAttributes,
   ListIndex,
   type ListKind,
   ListSet,
-  RuleEnvironment,
+  type RuleEnvironment,
   type UserFacts,
   VelocityModel,
   type VerificationKind,
@@ -23,6 +22,7 @@ import { historyFactsSince } from '../repositories/events.js';
 import { allLists, entriesChangedSince, type ListEntryRow, type ListRow } from '../repositories/lists.js';
 import { latestRuleset, type RulesetRow } from '../repositories/rulesets.js';
 import { allVelocityDefinitions } from '../repositories/velocity-definitions.js';
+import { Poller } from './poller.js';
 
 /** Counters and derived features from the config file: fixed for the life of the process. */
 export interface ConfiguredVelocity {
@@ -124,9 +124,7 @@ export class LiveState {
   private entryFollower = new SeqFollower();
   private readonly factFollower = new SeqFollower();
   private readonly facts = new Map<string, Map<VerificationKind, FactCell>>();
-  private timer: NodeJS.Timeout | null = null;
-  private refreshing: Promise<void> | null = null;
-  private again: Promise<void> | null = null;
+  private readonly poller: Poller;
   /** Told when counters change, so new memory series can be filled from the event log. */
   onVelocityChange: ((model: VelocityModel) => void) | null = null;
   /** A ruleset that stopped compiling (a list it used vanished) is kept out, and said so here. */
@@ -138,8 +136,9 @@ export class LiveState {
     private readonly onError: (error: unknown) => void,
     readonly configured: ConfiguredVelocity = { counters: [], derived: [] },
   ) {
+    this.poller = new Poller(() => this.refreshOnce(), onError);
     this.model = compileVelocity(configured);
-    this.env = this.environmentFor([]);
+    this.env = this.model.environment([]);
     this.compileDerivedFeatures();
   }
 
@@ -150,13 +149,6 @@ export class LiveState {
 
   get derived(): readonly CompiledDerived[] {
     return this.derivedFeatures;
-  }
-
-  private environmentFor(listNames: readonly string[]): RuleEnvironment {
-    return new RuleEnvironment(listNames, [
-      ...this.model.attributes,
-      ...derivedAttributes(this.model.derived),
-    ]);
   }
 
   /** Derived features that no longer check (a list they used is gone) are left out, and said so. */
@@ -212,37 +204,17 @@ export class LiveState {
 
   /** Follows changes other nodes make, every `refreshMs`. */
   startPolling(refreshMs: number): void {
-    this.timer = setInterval(() => {
-      this.refresh().catch(this.onError);
-    }, refreshMs);
-    this.timer.unref();
+    this.poller.start(refreshMs);
   }
 
   /** Stops following changes, once a refresh under way has finished (before storage closes). */
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.refreshing?.catch(() => {});
-    await this.again?.catch(() => {});
+  stop(): Promise<void> {
+    return this.poller.stop();
   }
 
   /** Reads what changed since the last refresh, including everything committed before the call. */
   refresh(): Promise<void> {
-    if (this.refreshing) {
-      // The pass under way may have read before the caller's change committed: the caller waits
-      // for one more pass, which callers arriving meanwhile share.
-      this.again ??= this.refreshing
-        .catch(() => {})
-        .then(() => {
-          this.again = null;
-          return this.refresh();
-        });
-      return this.again;
-    }
-    this.refreshing = this.refreshOnce().finally(() => {
-      this.refreshing = null;
-    });
-    return this.refreshing;
+    return this.poller.refresh();
   }
 
   /** Applies a verification this node just stored, before the next refresh would. */
@@ -261,7 +233,7 @@ export class LiveState {
     const velocityChanged = await this.refreshVelocity();
     const listsChanged = await this.refreshLists();
     if (listsChanged || velocityChanged) {
-      this.env = this.environmentFor(this.listSet.names);
+      this.env = this.model.environment(this.listSet.names);
       this.compileDerivedFeatures();
     }
     if (velocityChanged) this.onVelocityChange?.(this.model);

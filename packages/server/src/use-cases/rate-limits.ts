@@ -30,6 +30,7 @@ import {
 } from '../repositories/rate-limit-policies.js';
 import { iso } from '../time.js';
 import type { AuditLog } from './audit.js';
+import { Poller } from './poller.js';
 
 /** A refusal is recorded at most this often per action and key, so a flood of refused calls stays one event a second. */
 const RECORD_EVERY_MS = 1000;
@@ -96,11 +97,14 @@ export class RateLimits {
   private effective = new Map<string, EffectivePolicy>();
   private readonly counters = new Map<string, HeldCounter>();
   private readonly recentlyRecorded = new Map<string, number>();
-  private timer: NodeJS.Timeout | null = null;
-  private refreshing: Promise<void> | null = null;
-  private again: Promise<void> | null = null;
+  private readonly poller: Poller;
 
   constructor(private readonly deps: RateLimitsDeps) {
+    this.poller = new Poller(async () => {
+      const rows = await allRateLimitPolicies(this.deps.db);
+      this.stored = new Map(rows.map((r) => [r.action, r]));
+      this.rebuild();
+    }, deps.onError);
     this.rebuild();
   }
 
@@ -110,41 +114,16 @@ export class RateLimits {
 
   /** Reads the policies set through the API (by any node), including everything committed before the call. */
   refresh(): Promise<void> {
-    if (this.refreshing) {
-      // The read under way may have started before the caller's change committed: the caller
-      // waits for one more, which callers arriving meanwhile share.
-      this.again ??= this.refreshing
-        .catch(() => {})
-        .then(() => {
-          this.again = null;
-          return this.refresh();
-        });
-      return this.again;
-    }
-    this.refreshing = allRateLimitPolicies(this.deps.db)
-      .then((rows) => {
-        this.stored = new Map(rows.map((r) => [r.action, r]));
-        this.rebuild();
-      })
-      .finally(() => {
-        this.refreshing = null;
-      });
-    return this.refreshing;
+    return this.poller.refresh();
   }
 
   /** Follows policy changes other nodes make, every `refreshMs`. */
   startPolling(refreshMs: number): void {
-    this.timer = setInterval(() => {
-      this.refresh().catch(this.deps.onError);
-    }, refreshMs);
-    this.timer.unref();
+    this.poller.start(refreshMs);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.refreshing?.catch(() => {});
-    await this.again?.catch(() => {});
+  stop(): Promise<void> {
+    return this.poller.stop();
   }
 
   policies(): LimitPolicy[] {

@@ -1,0 +1,47 @@
+/**
+ * Follows state other nodes change by reading it again: now (refresh) and every interval. A
+ * refresh asked for while one is under way waits for one more pass, since the pass under way may
+ * have read before the caller's change committed; callers arriving meanwhile share that pass.
+ */
+export class Poller {
+  private timer: NodeJS.Timeout | null = null;
+  private refreshing: Promise<void> | null = null;
+  private again: Promise<void> | null = null;
+
+  constructor(
+    private readonly readOnce: () => Promise<void>,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  /** Reads again, including everything committed before the call. */
+  refresh(): Promise<void> {
+    if (this.refreshing) {
+      this.again ??= this.refreshing
+        .catch(() => {})
+        .then(() => {
+          this.again = null;
+          return this.refresh();
+        });
+      return this.again;
+    }
+    this.refreshing = this.readOnce().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => {
+      this.refresh().catch(this.onError);
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops, once a pass under way has finished (before storage closes). */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.refreshing?.catch(() => {});
+    await this.again?.catch(() => {});
+  }
+}

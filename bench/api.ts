@@ -50,8 +50,16 @@ const SETTINGS = {
   pgAdminUrl: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
 };
 
+const WARDEN_BIN = join(ROOT, 'packages/server/bin/warden.js');
+/** The node flags Warden ships with: those on its bin's `#!/usr/bin/env -S node …` line. */
+const SHIPPED_NODE_ARGS = (readFileSync(WARDEN_BIN, 'utf8').split('\n')[0] ?? '')
+  .split(/\s+/)
+  .filter((word) => word.startsWith('--'));
 /** Extra node flags for Warden only, e.g. BENCH_WARDEN_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'. */
-const WARDEN_NODE_ARGS = (process.env.BENCH_WARDEN_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+const WARDEN_NODE_ARGS = [
+  ...SHIPPED_NODE_ARGS,
+  ...(process.env.BENCH_WARDEN_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+];
 
 const GOALS = { embeddedRatio: 0.3, p99AtRateMs: 10 };
 
@@ -213,7 +221,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 async function startWarden(extraEnv: Record<string, string>): Promise<Server> {
   const { child, found, stderrTail, stderrLines } = await startChild(
     'Warden',
-    [...WARDEN_NODE_ARGS, join(ROOT, 'packages/server/bin/warden.js'), 'serve'],
+    [...WARDEN_NODE_ARGS, WARDEN_BIN, 'serve'],
     {
       ...cleanEnv(),
       WARDEN_HOST: '127.0.0.1',

@@ -149,60 +149,74 @@ function upperBound(times: number[], t: number): number {
 }
 
 /**
- * Each value with the last time it was seen: in a flat array of (value, time) pairs while there
- * are few (most keys see a handful); beyond that in a map, with every last-seen time also in one
- * sorted array, so "how many were seen since t" is a binary search, not a scan.
+ * Each value with the last time it was seen. While there are few (most keys see a handful), the
+ * values and their times sit in two parallel arrays; beyond that, values go in a map and every
+ * last-seen time in one sorted array, so "how many were seen since t" is a binary search, not a
+ * scan. Times are kept apart from the strings so their array holds raw doubles: a read touches one
+ * array, not a boxed number per value.
  */
 class DistinctSeries {
-  small: (string | number)[] | null = [];
+  /** The values while there are few (parallel to `times`); null once they moved to `seen`. */
+  values: string[] | null = [];
   seen: Map<string, number> | null = null;
+  /** Parallel to `values` while there are few; then every last-seen time, ascending. */
   times: number[] = [];
   newestMs = Number.NEGATIVE_INFINITY;
   private writes = 0;
 
   add(value: string, atMs: number, retentionMs: number): void {
     if (atMs > this.newestMs) this.newestMs = atMs;
-    const small = this.small;
-    if (small) {
-      for (let i = 0; i < small.length; i += 2) {
-        if (small[i] === value) {
-          if (atMs > (small[i + 1] as number)) small[i + 1] = atMs;
+    const values = this.values;
+    const times = this.times;
+    if (values) {
+      for (let i = 0; i < values.length; i++) {
+        if (values[i] === value) {
+          if (atMs > (times[i] as number)) times[i] = atMs;
           return;
         }
       }
-      if (small.length < 32) {
-        small.push(value, atMs);
+      if (values.length < 16) {
+        values.push(value);
+        times.push(atMs);
         this.expire(retentionMs);
         return;
       }
-      this.seen = new Map();
-      for (let i = 0; i < small.length; i += 2) this.seen.set(small[i] as string, small[i + 1] as number);
-      this.times = [...this.seen.values()].sort((x, y) => x - y);
-      this.small = null;
+      const seen = new Map<string, number>();
+      for (let i = 0; i < values.length; i++) seen.set(values[i] as string, times[i] as number);
+      this.seen = seen;
+      this.times = times.sort((x, y) => x - y);
+      this.values = null;
     }
     const seen = this.seen as Map<string, number>;
+    const sorted = this.times;
     const last = seen.get(value);
     if (last !== undefined) {
       if (atMs <= last) return;
       // The old time leaves the sorted array (it is there: every value has exactly one).
-      this.times.splice(upperBound(this.times, last) - 1, 1);
+      sorted.splice(upperBound(sorted, last) - 1, 1);
     }
     seen.set(value, atMs);
-    const times = this.times;
-    if (times.length === 0 || (times[times.length - 1] as number) <= atMs) times.push(atMs);
-    else times.splice(upperBound(times, atMs), 0, atMs);
+    if (sorted.length === 0 || (sorted[sorted.length - 1] as number) <= atMs) sorted.push(atMs);
+    else sorted.splice(upperBound(sorted, atMs), 0, atMs);
     this.expire(retentionMs);
   }
 
   private expire(retentionMs: number): void {
     if (!Number.isFinite(retentionMs) || ++this.writes % 64 !== 0) return;
     const floor = this.newestMs - retentionMs - LATE_TOLERANCE_MS;
-    if (this.small) {
-      const kept: (string | number)[] = [];
-      for (let i = 0; i < this.small.length; i += 2)
-        if ((this.small[i + 1] as number) > floor)
-          kept.push(this.small[i] as string, this.small[i + 1] as number);
-      this.small = kept;
+    const values = this.values;
+    if (values) {
+      const times = this.times;
+      let kept = 0;
+      for (let i = 0; i < values.length; i++) {
+        if ((times[i] as number) > floor) {
+          values[kept] = values[i] as string;
+          times[kept] = times[i] as number;
+          kept++;
+        }
+      }
+      values.length = kept;
+      times.length = kept;
     } else if (this.seen && (this.times[0] as number) <= floor) {
       for (const [v, t] of this.seen) if (t <= floor) this.seen.delete(v);
       this.times.splice(0, upperBound(this.times, floor));
@@ -210,14 +224,16 @@ class DistinctSeries {
   }
 
   read(read: SeriesRead, out: SeriesReading): void {
+    const times = this.times;
+    const scan = this.values !== null;
     for (const w of read.series.windowsMs) {
-      const all = w === Number.POSITIVE_INFINITY;
-      const floor = read.atMs - w;
-      let n = 0;
-      if (this.small) {
-        for (let i = 1; i < this.small.length; i += 2) if (all || (this.small[i] as number) > floor) n++;
-      } else {
-        n = all ? this.times.length : this.times.length - upperBound(this.times, floor);
+      let n = times.length;
+      if (w !== Number.POSITIVE_INFINITY) {
+        const floor = read.atMs - w;
+        if (scan) {
+          n = 0;
+          for (let i = 0; i < times.length; i++) if ((times[i] as number) > floor) n++;
+        } else n -= upperBound(times, floor);
       }
       out.counts.push(n);
     }
@@ -256,26 +272,25 @@ function emptyReading(): SeriesReading {
  * whose newest event is older than their longest window (plus a day) are dropped by a sweep, so
  * memory follows the active keys, not history.
  */
-/** One entity's series (all counters keyed by it), found by series id with a short scan. */
-interface EntityRecord {
-  ids: string[];
-  series: Series[];
-}
+/**
+ * One entity's series (all counters keyed by it) in one flat array of (series id, series) pairs,
+ * found with a short scan: one array to reach, not an object holding two.
+ */
+type EntityRecord = (string | Series)[];
 
 function seriesIn(record: EntityRecord | undefined, id: string): Series | undefined {
   if (!record) return undefined;
-  const { ids } = record;
-  for (let i = 0; i < ids.length; i++) if (ids[i] === id) return record.series[i];
+  for (let i = 0; i < record.length; i += 2) if (record[i] === id) return record[i + 1] as Series;
   return undefined;
 }
 
 export class MemoryVelocityStore implements VelocityStore {
   readonly kind = 'memory' as const;
   /**
-   * Entity (key kind and value) → its series. One lookup serves every counter of an entity, and
+   * Key kind → entity → its series. One lookup serves every counter of an entity, and
    * an entity's series sit together: reads touch fewer, nearer places in a large heap.
    */
-  private readonly entities = new Map<string, EntityRecord>();
+  private readonly entities = new Map<string, Map<string, EntityRecord>>();
   private readonly defs = new Map<string, SeriesDef>();
   /** What a series never written reads as, per series id (shared and never changed). */
   private readonly zeros = new Map<string, SeriesReading>();
@@ -298,7 +313,7 @@ export class MemoryVelocityStore implements VelocityStore {
         if (read.series.key !== lastKey || read.entity !== lastEntity) {
           lastKey = read.series.key;
           lastEntity = read.entity;
-          record = this.entities.get(`${lastKey}\u0001${lastEntity}`);
+          record = this.entities.get(lastKey)?.get(lastEntity);
         }
         const held = seriesIn(record, read.series.id);
         if (held) {
@@ -335,11 +350,15 @@ export class MemoryVelocityStore implements VelocityStore {
       this.once.add(token);
     }
     this.defs.set(def.id, def);
-    const key = `${def.key}\u0001${w.entity}`;
-    let record = this.entities.get(key);
+    let ofKind = this.entities.get(def.key);
+    if (!ofKind) {
+      ofKind = new Map();
+      this.entities.set(def.key, ofKind);
+    }
+    let record = ofKind.get(w.entity);
     if (!record) {
-      record = { ids: [], series: [] };
-      this.entities.set(key, record);
+      record = [];
+      ofKind.set(w.entity, record);
     }
     let held = seriesIn(record, def.id);
     if (!held) {
@@ -349,8 +368,7 @@ export class MemoryVelocityStore implements VelocityStore {
           : def.family === 'distinct'
             ? new DistinctSeries()
             : new RecencySeries();
-      record.ids.push(def.id);
-      record.series.push(held);
+      record.push(def.id, held);
       this.held++;
     }
     if (held instanceof SumSeries) {
@@ -371,16 +389,17 @@ export class MemoryVelocityStore implements VelocityStore {
   /** Drops series idle for longer than they are needed (measured in event time). */
   sweep(): number {
     let dropped = 0;
-    for (const [key, record] of this.entities) {
-      for (let i = record.ids.length - 1; i >= 0; i--) {
-        const def = this.defs.get(record.ids[i] as string);
-        if (def && (record.series[i] as Series).newestMs < this.newestMs - idleAfterMs(def)) {
-          record.ids.splice(i, 1);
-          record.series.splice(i, 1);
-          dropped++;
+    for (const ofKind of this.entities.values()) {
+      for (const [entity, record] of ofKind) {
+        for (let i = record.length - 2; i >= 0; i -= 2) {
+          const def = this.defs.get(record[i] as string);
+          if (def && (record[i + 1] as Series).newestMs < this.newestMs - idleAfterMs(def)) {
+            record.splice(i, 2);
+            dropped++;
+          }
         }
+        if (record.length === 0) ofKind.delete(entity);
       }
-      if (record.ids.length === 0) this.entities.delete(key);
     }
     this.held -= dropped;
     return dropped;

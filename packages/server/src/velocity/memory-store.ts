@@ -78,7 +78,8 @@ class SumSeries {
       // In order: the common case.
       const prevC = n > this.start ? (d[n * 3 - 2] as number) : 0;
       const prevS = n > this.start ? (d[n * 3 - 1] as number) : 0;
-      d.push(bucket, prevC + 1, prevS + amount);
+      if (n === 0) this.d = [bucket, 1, amount];
+      else d.push(bucket, prevC + 1, prevS + amount);
     } else {
       const i = this.find(bucket);
       // Older than the base: outside every window.
@@ -174,6 +175,12 @@ class DistinctSeries {
           if (atMs > (times[i] as number)) times[i] = atMs;
           return;
         }
+      }
+      if (values.length === 0) {
+        // Made to size: most keys only ever see one value.
+        this.values = [value];
+        this.times = [atMs];
+        return;
       }
       if (values.length < 16) {
         values.push(value);
@@ -355,11 +362,7 @@ export class MemoryVelocityStore implements VelocityStore {
       ofKind = new Map();
       this.entities.set(def.key, ofKind);
     }
-    let record = ofKind.get(w.entity);
-    if (!record) {
-      record = [];
-      ofKind.set(w.entity, record);
-    }
+    const record = ofKind.get(w.entity);
     let held = seriesIn(record, def.id);
     if (!held) {
       held =
@@ -368,7 +371,10 @@ export class MemoryVelocityStore implements VelocityStore {
           : def.family === 'distinct'
             ? new DistinctSeries()
             : new RecencySeries();
-      record.push(def.id, held);
+      // A new record is made to size: most entities have few series, and a pushed-to empty array
+      // reserves room for sixteen.
+      if (record) record.push(def.id, held);
+      else ofKind.set(w.entity, [def.id, held]);
       this.held++;
     }
     if (held instanceof SumSeries) {

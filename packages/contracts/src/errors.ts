@@ -21,6 +21,7 @@ export const ERROR_STATUS = {
   invalid_counter: 422,
   invalid_list_entry: 422,
   invalid_csv: 422,
+  invalid_data_file: 422,
   invalid_cursor: 400,
   unauthenticated: 401,
   forbidden: 403,

@@ -63,6 +63,14 @@ export const Address = Type.Object(
     postal_code: opt(str(20)),
     region: opt(str(100)),
     country: opt(Country),
+    latitude: opt(
+      Type.Number({
+        minimum: -90,
+        maximum: 90,
+        description: 'Where the address is, if the platform geocoded it',
+      }),
+    ),
+    longitude: opt(Type.Number({ minimum: -180, maximum: 180 })),
   },
   closed,
 );

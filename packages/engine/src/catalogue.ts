@@ -1,3 +1,5 @@
+import type { Enriched } from './enrichment.js';
+import { cardCountry, ENRICHMENT_ATTRIBUTES } from './enrichment-attributes.js';
 import type { NormalisedEvent } from './normalise.js';
 import { addressKey } from './normalise.js';
 
@@ -18,6 +20,8 @@ export interface UserFacts {
 export interface AttributeSources {
   n: NormalisedEvent;
   facts: UserFacts | null;
+  /** What enrichment found (IP, email, phone, BIN, …); null or absent when it did not run. */
+  enriched?: Enriched | null;
 }
 
 export interface AttributeDefinition {
@@ -297,23 +301,27 @@ const FOUNDATION: AttributeDefinition[] = [
   {
     name: 'card.brand',
     type: 'string',
-    description: 'Card brand as sent (visa, mastercard, …), lower case',
+    description: 'Card brand (visa, mastercard, …), lower case: as sent, else from the BIN table',
     example: 'visa',
-    compute: ({ n }) => n.event.payment_method?.brand?.toLowerCase(),
+    compute: ({ n, enriched }) =>
+      (n.event.payment_method?.brand ?? enriched?.bin?.brand ?? undefined)?.toLowerCase(),
   },
   {
     name: 'card.funding',
     type: 'string',
-    description: 'credit, debit, prepaid or unknown',
+    description: 'credit, debit, prepaid or unknown: as sent, else from the BIN table',
     example: 'prepaid',
-    compute: ({ n }) => n.event.payment_method?.funding,
+    compute: ({ n, enriched }) => {
+      const sent = n.event.payment_method?.funding;
+      return sent && sent !== 'unknown' ? sent : (enriched?.bin?.funding ?? sent);
+    },
   },
   {
     name: 'card.country',
     type: 'string',
-    description: "The card issuer's country, upper case",
+    description: "The card issuer's country, upper case: as sent, else from the BIN table",
     example: 'US',
-    compute: ({ n }) => upper(n.event.payment_method?.country),
+    compute: (s) => (s.enriched ? cardCountry(s.enriched, s) : upper(s.n.event.payment_method?.country)),
   },
   {
     name: 'billing.country',
@@ -416,7 +424,7 @@ const FOUNDATION: AttributeDefinition[] = [
 ];
 
 /** The catalogue: every attribute rules can use, in one place. Later issues append their own. */
-export const ATTRIBUTES: readonly AttributeDefinition[] = FOUNDATION;
+export const ATTRIBUTES: readonly AttributeDefinition[] = [...FOUNDATION, ...ENRICHMENT_ATTRIBUTES];
 
 /** Names that are not in ATTRIBUTES but that rules can use; documented with the catalogue. */
 export const SPECIAL_VARIABLES = [

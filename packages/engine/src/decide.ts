@@ -1,6 +1,7 @@
 import type { Action, ChallengeKind, Reason, RiskLevel } from '@warden/contracts';
 import { DEFAULT_THRESHOLDS, isDecisionEventType } from '@warden/contracts';
 import { computeAttributes, type FeatureSnapshot, type UserFacts } from './catalogue.js';
+import { type EnrichmentData, enrich } from './enrichment.js';
 import type { NormalisedEvent } from './normalise.js';
 import {
   applyPolicy,
@@ -39,6 +40,8 @@ export interface DecisionContext {
   velocity?: FeatureSnapshot | null;
   /** Derived features, computed after the counters and before the rules. */
   derived?: readonly CompiledDerived[];
+  /** IP and BIN data for enrichment; without it only the pure enrichments run. */
+  enrichment?: EnrichmentData | null;
 }
 
 /**
@@ -47,7 +50,8 @@ export interface DecisionContext {
  */
 export function decide(n: NormalisedEvent, ctx: DecisionContext): DecisionOutcome | null {
   if (!isDecisionEventType(n.event.type)) return null;
-  const features = computeAttributes({ n, facts: ctx.facts });
+  const enriched = enrich(n, ctx.enrichment ?? null);
+  const features = computeAttributes({ n, facts: ctx.facts, enriched });
   if (ctx.velocity) Object.assign(features, ctx.velocity);
   if (ctx.derived?.length) {
     ctx.lists.clock.nowMs = ctx.nowMs;

@@ -114,6 +114,18 @@ export function formatIpv6Groups(groups: readonly number[]): string {
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
+/** The network an address is in: its /24 for IPv4, its /64 for IPv6 (e.g. `203.0.113.0/24`). */
+export function ipNetwork(ip: string): string {
+  if (!ip.includes(':')) return `${ip.slice(0, ip.lastIndexOf('.'))}.0/24`;
+  const groups = expandIpv6(ip);
+  return groups
+    ? `${groups
+        .slice(0, 4)
+        .map((g) => g.toString(16))
+        .join(':')}::/64`
+    : ip;
+}
+
 /** Folded form of a person's name for comparison: trimmed, lower case, single spaces. */
 export function normaliseName(raw: string): string {
   return raw.trim().toLowerCase().replace(/\s+/g, ' ');

@@ -4,7 +4,7 @@ import { isDecisionEventType } from '@warden/contracts';
 import type { AttributeType, AttributeValue, FeatureSnapshot } from './catalogue.js';
 import { FAIL, type FastRule, MISSING } from './cel-fast.js';
 import { cardKey } from './entities.js';
-import { addressKey, expandIpv6, type NormalisedEvent, normaliseName } from './normalise.js';
+import { addressKey, ipNetwork, type NormalisedEvent, normaliseName } from './normalise.js';
 import { type CelContext, type ExpressionProblem, RuleEnvironment } from './rules.js';
 
 /**
@@ -118,17 +118,6 @@ export const LABEL_OUTCOMES: ReadonlySet<CounterOutcome> = new Set(['disputed', 
 // ---------------------------------------------------------------------------------------------
 // Keys and values
 
-function ipPrefix(ip: string): string {
-  if (!ip.includes(':')) return `${ip.slice(0, ip.lastIndexOf('.'))}.0/24`;
-  const groups = expandIpv6(ip);
-  return groups
-    ? `${groups
-        .slice(0, 4)
-        .map((g) => g.toString(16))
-        .join(':')}::/64`
-    : ip;
-}
-
 function accountNumber(n: NormalisedEvent): string | undefined {
   const pm = n.event.payment_method;
   const raw = pm?.iban ?? pm?.account_number;
@@ -151,7 +140,7 @@ const EXTRACTORS: Record<string, Extract> = {
   card: (n) => (n.event.payment_method?.type === 'card' ? cardKey(n.event.payment_method) : undefined),
   bin: (n) => n.event.payment_method?.bin,
   ip: (n) => n.ip,
-  ip_prefix: (n) => (n.ip ? ipPrefix(n.ip) : undefined),
+  ip_prefix: (n) => (n.ip ? ipNetwork(n.ip) : undefined),
   device: (n) => n.event.session?.device_id,
   billing_address: (n) => (n.event.billing_address ? addressKey(n.event.billing_address) : undefined),
   shipping_address: (n) => (n.event.shipping_address ? addressKey(n.event.shipping_address) : undefined),

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Progress } from './cli/progress.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { Keyring } from './crypto/keyring.js';
+import { DATA_KIND_NAMES, isDataKind } from './enrichment/sources.js';
 import { createLogger } from './logger.js';
 import { createRates } from './rates.js';
 import { connectRedis } from './redis.js';
@@ -33,6 +34,9 @@ Usage: npx warden <command> [options]
                                       Replay the handbook's 1.75M card transactions through the
                                       counters (memory, or Redis at REDIS_URL with --redis) and
                                       compare 15 features with the reference file
+  data import <kind> <file>           Import an enrichment data file (kinds: ${DATA_KIND_NAMES.join(', ')});
+                                      running servers pick it up within the refresh interval
+  data status                         Each enrichment data source: shipped or imported, age, staleness
   help                                This text
 
 Configuration comes from the environment (and WARDEN_CONFIG, a JSON file): see the README.`;
@@ -145,7 +149,7 @@ async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const [command, sub, arg] = positionals;
+  const [command, sub, arg, arg2] = positionals;
   if (!command || command === 'help' || values.help) {
     out(HELP);
     return 0;
@@ -224,6 +228,33 @@ async function main(argv: string[]): Promise<number> {
       out(`Audit log BROKEN at row ${result.problem?.seq}: ${result.problem?.reason}.`);
       out(`The ${result.rows} rows before it are intact.`);
       return 2;
+    }
+    case 'data import': {
+      if (!arg || !arg2)
+        throw new ConfigError(
+          `Usage: warden data import <kind> <file>; kinds: ${DATA_KIND_NAMES.join(', ')}`,
+        );
+      if (!isDataKind(arg))
+        throw new ConfigError(`No data kind '${arg}'. Kinds: ${DATA_KIND_NAMES.join(', ')}`);
+      if (!existsSync(arg2)) throw new ConfigError(`No file '${arg2}'`);
+      const content = readFileSync(arg2);
+      const status = await withServices(config, (s) => s.enrichment.import(arg, content, 'cli'));
+      out(`Imported ${arg} (${status.records} records, version ${status.version}).`);
+      if (status.warning) out(`Warning: ${status.warning}`);
+      return 0;
+    }
+    case 'data status': {
+      const rows = await withServices(config, async (s) => s.enrichment.status());
+      for (const r of rows) {
+        const age = r.age_days === null ? '' : `, ${r.age_days} days old`;
+        const what =
+          r.source === 'imported'
+            ? `imported ${r.imported_at} by ${r.imported_by}, ${r.records} records, version ${r.version}`
+            : r.source;
+        out(`${r.kind.padEnd(24)} ${what}${age}${r.stale ? '  STALE' : ''}`);
+        if (r.warning) out(`${''.padEnd(24)} ${r.warning}`);
+      }
+      return 0;
     }
     case 'replay handbook':
       return replayCommand(config, values);

@@ -38,14 +38,23 @@ export const DEFAULT_EUR_RATES: Readonly<Record<string, number>> = {
   MAD: 0.093,
 };
 
-export function createRates(referenceCurrency: string, eurRates = DEFAULT_EUR_RATES): RatesPort {
-  const referenceInEur = eurRates[referenceCurrency];
+/** Rates whose table an import can replace while Warden runs (`warden data import fx-rates`). */
+export interface SwappableRates extends RatesPort {
+  replace(eurRates: Readonly<Record<string, number>>): void;
+}
+
+export function createRates(referenceCurrency: string, eurRates = DEFAULT_EUR_RATES): SwappableRates {
+  let table = eurRates;
   return {
     referenceCurrency,
     rate(currency) {
-      const inEur = eurRates[currency];
+      const inEur = table[currency];
+      const referenceInEur = table[referenceCurrency];
       if (inEur === undefined || referenceInEur === undefined) return undefined;
       return inEur / referenceInEur;
+    },
+    replace(next) {
+      table = next;
     },
   };
 }

@@ -23,6 +23,7 @@ import { ApiKeys } from './use-cases/api-keys.js';
 import { AuditLog } from './use-cases/audit.js';
 import { Backtests } from './use-cases/backtests.js';
 import { Counters } from './use-cases/counters.js';
+import { EnrichmentDataService } from './use-cases/enrichment-data.js';
 import { EventIngestor } from './use-cases/ingest-events.js';
 import { Lists } from './use-cases/lists.js';
 import { LiveState } from './use-cases/live-state.js';
@@ -60,6 +61,8 @@ export interface Services {
   readonly loaded: { entries: number; ms: number };
   readonly velocity: Velocity;
   readonly counters: Counters;
+  /** Enrichment's data files: shipped defaults and imports. */
+  readonly enrichment: EnrichmentDataService;
   /** Events read from the log to rebuild memory counters at start, and how long it took. */
   readonly rebuilt: { events: number; ms: number };
   /** Set when this start created the master key file, so the operator can be told to back it up. */
@@ -97,6 +100,9 @@ export async function createServices(
     const audit = new AuditLog(db, keyring, clock);
     const rates = createRates(config.referenceCurrency);
     const onError = options.onBackgroundError ?? ((error: unknown) => console.error(error));
+    const enrichment = new EnrichmentDataService(db, audit, clock, rates, onError);
+    await enrichment.refresh();
+    enrichment.startPolling(config.stateRefreshMs);
     const live = new LiveState(db, keyring, onError, {
       counters: config.counters ?? [],
       derived: config.derivedFeatures ?? [],
@@ -143,6 +149,7 @@ export async function createServices(
       rates,
       live,
       velocity,
+      enrichment,
       futureToleranceMs: config.futureToleranceSeconds * 1000,
       writeConcurrency: storage.mode === 'embedded' ? 3 : Math.max(1, Math.min(4, config.pgPoolSize - 2)),
       observer: metrics,
@@ -181,6 +188,7 @@ export async function createServices(
       loaded,
       velocity,
       counters: new Counters(db, live, audit, clock),
+      enrichment,
       rebuilt,
       redis,
       rateLimits,
@@ -192,6 +200,7 @@ export async function createServices(
       async close() {
         await live.stop();
         await rateLimits.stop();
+        await enrichment.stop();
         await ingestor.flush();
         await storage.close();
         redis?.disconnect();

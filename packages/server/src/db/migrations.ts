@@ -183,6 +183,24 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+  '0005_enrichment_data': {
+    async up(db: Kysely<unknown>) {
+      await runStatements(
+        db,
+        `
+        create table enrichment_data (
+          kind text primary key,
+          version text not null,
+          content bytea not null,
+          records integer not null,
+          built_at timestamptz,
+          imported_by text not null,
+          imported_at timestamptz not null
+        )
+      `,
+      );
+    },
+  },
 };
 
 class CodeMigrationProvider implements MigrationProvider {

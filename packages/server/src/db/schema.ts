@@ -149,7 +149,18 @@ export interface VelocityDefinitionsTable {
   created_at: ColumnType<Date, Date, never>;
 }
 
+export interface EnrichmentDataTable {
+  kind: string;
+  version: string;
+  content: Uint8Array;
+  records: number;
+  built_at: Date | null;
+  imported_by: string;
+  imported_at: Date;
+}
+
 export interface Database {
+  enrichment_data: EnrichmentDataTable;
   velocity_definitions: VelocityDefinitionsTable;
   rulesets: RulesetsTable;
   ruleset_draft: RulesetDraftTable;

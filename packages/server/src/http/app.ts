@@ -10,6 +10,7 @@ import { registerAuth } from './auth.js';
 import { registerErrorHandling } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { counterRoutes } from './routes/counters.js';
+import { enrichmentDataRoutes } from './routes/enrichment-data.js';
 import { eventRoutes } from './routes/events.js';
 import { limitRoutes } from './routes/limits.js';
 import { listRoutes } from './routes/lists.js';
@@ -134,6 +135,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   await app.register(listRoutes, { services });
   await app.register(counterRoutes, { services });
   await app.register(limitRoutes, { services });
+  await app.register(enrichmentDataRoutes, { services });
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs'));
   return {
     app,

@@ -2,6 +2,7 @@ import type { Action, Decision, ErrorCode, Event, EventAck } from '@warden/contr
 import {
   type DecisionOutcome,
   decide,
+  type EnrichmentData,
   extractEntities,
   type NormalisedEvent,
   normaliseEvent,
@@ -77,6 +78,8 @@ export class EventIngestor {
       rates: RatesPort;
       live: LiveState;
       velocity: Velocity;
+      /** IP and BIN data for enrichment (read at each decision: imports replace it). */
+      enrichment?: { readonly data: EnrichmentData } | null;
       futureToleranceMs: number;
       writeConcurrency: number;
       observer?: IngestObserver;
@@ -145,6 +148,7 @@ export class EventIngestor {
       nowMs: received.getTime(),
       velocity: counters,
       derived: live.derived,
+      enrichment: this.deps.enrichment?.data ?? null,
     });
     if (outcome) this.deps.observer?.decided(outcome);
     const decisionRow = outcome ? this.decisionRow(normalised, outcome, ids.next('dec'), received) : null;

@@ -1,0 +1,141 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { analysePhone, type PhoneSignals, type PhoneType } from './phone.js';
+
+/**
+ * Guarantees protected here: numbers in any usual spelling reach one E.164 form with the right
+ * range type and country, and no input whatever makes analysePhone throw.
+ */
+
+const PHONE_TYPES: readonly PhoneType[] = [
+  'mobile',
+  'fixed_line',
+  'fixed_line_or_mobile',
+  'voip',
+  'premium_rate',
+  'toll_free',
+  'shared_cost',
+  'personal',
+  'pager',
+  'uan',
+  'voicemail',
+  'unknown',
+];
+const INVALID: PhoneSignals = { valid: false, e164: null, type: null, country: null };
+
+describe('analysePhone types', () => {
+  it.each([
+    ['+34 612 345 678', '+34612345678', 'mobile', 'ES'],
+    ['+34 912 345 678', '+34912345678', 'fixed_line', 'ES'],
+    ['+34 900 123 456', '+34900123456', 'toll_free', 'ES'],
+    ['+34 803 123 456', '+34803123456', 'premium_rate', 'ES'],
+    ['+44 7400 123456', '+447400123456', 'mobile', 'GB'],
+    ['+44 20 7946 0958', '+442079460958', 'fixed_line', 'GB'],
+    ['+44 800 123 4567', '+448001234567', 'toll_free', 'GB'],
+    ['+44 909 879 0879', '+449098790879', 'premium_rate', 'GB'],
+    ['+44 56 1234 5678', '+445612345678', 'voip', 'GB'],
+    ['+44 70 1234 5678', '+447012345678', 'personal', 'GB'],
+    ['+34 512 345 678', '+34512345678', 'uan', 'ES'],
+    ['+1 202 555 0143', '+12025550143', 'fixed_line_or_mobile', 'US'],
+    ['+1 (213) 373-4253', '+12133734253', 'fixed_line_or_mobile', 'US'],
+    ['+1 800 555 0199', '+18005550199', 'toll_free', 'US'],
+  ])('%s is a valid %s number', (raw, e164, type, country) => {
+    expect(analysePhone(raw)).toEqual({ valid: true, e164, type, country });
+  });
+
+  it('reads a non-geographic number without a country', () => {
+    expect(analysePhone('+800 1234 5678')).toEqual({
+      valid: true,
+      e164: '+80012345678',
+      type: 'toll_free',
+      country: null,
+    });
+  });
+});
+
+describe('analysePhone national numbers', () => {
+  it('reads a national number in the default country, in any case', () => {
+    expect(analysePhone('612 34 56 78', 'ES')).toMatchObject({
+      valid: true,
+      e164: '+34612345678',
+      country: 'ES',
+    });
+    expect(analysePhone('612345678', 'es').e164).toBe('+34612345678');
+    expect(analysePhone('07400 123456', 'GB')).toMatchObject({ e164: '+447400123456', type: 'mobile' });
+  });
+
+  it('lets an international prefix win over the default country', () => {
+    expect(analysePhone('+44 7400 123456', 'ES').country).toBe('GB');
+  });
+
+  it('refuses a national number without a default country, or with an unknown one', () => {
+    expect(analysePhone('612345678')).toEqual(INVALID);
+    expect(analysePhone('612345678', 'XX')).toEqual(INVALID);
+    expect(analysePhone('612345678', '')).toEqual(INVALID);
+  });
+
+  it('drops an extension from the E.164 form', () => {
+    expect(analysePhone('+44 20 7946 0958 ext. 123').e164).toBe('+442079460958');
+  });
+});
+
+describe('analysePhone invalid input', () => {
+  it.each([
+    '',
+    'not a phone',
+    '+34 123',
+    '+34 412 345 678',
+    '+44 7400 12345',
+    '+1 202 123 4567',
+    '+1 555 555 5555',
+    '+999 1234 5678',
+    '0000000000',
+    `+34${'6'.repeat(200)}`,
+  ])('%j is invalid', (raw) => {
+    expect(analysePhone(raw, 'ES')).toEqual(INVALID);
+  });
+});
+
+describe('analysePhone properties', () => {
+  function expectInRange(signals: PhoneSignals): void {
+    if (signals.valid) {
+      expect(signals.e164).toMatch(/^\+[1-9][0-9]{3,14}$/);
+      expect(PHONE_TYPES).toContain(signals.type);
+      if (signals.country !== null) expect(signals.country).toMatch(/^[A-Z]{2}$/);
+    } else {
+      expect(signals).toEqual(INVALID);
+    }
+  }
+
+  it('never throws and stays in range on arbitrary strings and default countries', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary' }),
+        fc.option(fc.string(), { nil: undefined }),
+        (raw, country) => {
+          expectInRange(analysePhone(raw, country));
+        },
+      ),
+    );
+  });
+
+  it('never throws and stays in range on phone-like strings', () => {
+    const phoneish = fc.string({ unit: fc.constantFrom(...'+0123456789 ()-.x#*'), maxLength: 30 });
+    fc.assert(
+      fc.property(phoneish, fc.constantFrom(undefined, 'ES', 'GB', 'US', 'de', 'ZZ'), (raw, country) => {
+        expectInRange(analysePhone(raw, country));
+      }),
+    );
+  });
+
+  it('gives the same number however it is punctuated', () => {
+    const separators = fc.array(fc.constantFrom('', ' ', '-', '.'), { minLength: 11, maxLength: 11 });
+    fc.assert(
+      fc.property(separators, (seps) => {
+        const digits = '34612345678';
+        const written = `+${[...digits].map((d, i) => `${d}${seps[i] ?? ''}`).join('')}`;
+        expect(analysePhone(written).e164).toBe('+34612345678');
+      }),
+    );
+  });
+});

@@ -305,7 +305,9 @@ export const ENRICHMENT_ATTRIBUTES: readonly AttributeDefinition[] = [
     3,
     (e, s) => {
       const found = countries(e, s);
-      return found.length ? new Set(found).size : null;
+      let distinct = 0;
+      for (let i = 0; i < found.length; i++) if (found.indexOf(found[i] as string) === i) distinct++;
+      return found.length ? distinct : null;
     },
   ),
   def(

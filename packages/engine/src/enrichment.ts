@@ -10,6 +10,7 @@ import {
   normaliseThreeDs,
   type PhoneSignals,
 } from './enrich/index.js';
+import { readIpAddress } from './ip-prefix-trie.js';
 import { ListIndex } from './lists.js';
 import type { NormalisedEvent } from './normalise.js';
 
@@ -120,6 +121,8 @@ function rangeIndex(ranges: readonly string[]): ListIndex {
 }
 
 const PRIVATE = rangeIndex(PRIVATE_RANGES);
+/** Scratch for reading an address (enrichment runs one event at a time). */
+const WORDS = new Uint32Array(4);
 const BOGONS = rangeIndex(BOGON_RANGES);
 
 // ---------------------------------------------------------------------------------------------
@@ -133,12 +136,14 @@ export function enrich(n: NormalisedEvent, data: EnrichmentData | null): Enriche
   const ip = n.ip;
   const bin = pm?.bin;
   const rawIban = pm?.iban;
+  // Read once for both range checks.
+  const family = ip ? readIpAddress(ip, WORDS) : null;
   return {
     ip: ip && data ? data.ip(ip) : null,
     ipVersion: ip ? (ip.includes(':') ? 6 : 4) : null,
     // Only public addresses are looked up in the data, but these two need no data at all.
-    ipPrivate: ip ? PRIVATE.has(ip, 0) : null,
-    ipBogon: ip ? BOGONS.has(ip, 0) : null,
+    ipPrivate: ip ? family !== null && PRIVATE.hasAddress(ip, family, WORDS, 0) : null,
+    ipBogon: ip ? family !== null && BOGONS.hasAddress(ip, family, WORDS, 0) : null,
     email: user?.email ? analyseEmail(user.email, { first: user.first_name, last: user.last_name }) : null,
     phone: user?.phone
       ? analysePhone(user.phone, user.country ?? event.billing_address?.country ?? undefined)

@@ -6,6 +6,7 @@ export * from './decide.js';
 export * from './enrich/index.js';
 export * from './enrichment.js';
 export * from './entities.js';
+export { type IpFamily, readIpAddress } from './ip-prefix-trie.js';
 export * from './list-csv.js';
 export * from './lists.js';
 export * from './normalise.js';

@@ -345,6 +345,17 @@ export class ListIndex {
     return false;
   }
 
+  /**
+   * The same as `has` for an ip list, with the address already read by `readIpAddress`: callers
+   * that look one address up in several lists read it once.
+   */
+  hasAddress(candidate: string, family: IpFamily, words: Uint32Array, nowMs: number): boolean {
+    const expiry = this.exact.get(candidate);
+    if (expiry !== undefined && expiry > nowMs) return true;
+    const trie = this.trie(family);
+    return trie.size > 0 && trie.has(words, nowMs);
+  }
+
   /** Entries held, expired or not (the owner of the list removes expired ones when it likes). */
   get size(): number {
     return this.exact.size + this.ipv4.size + this.ipv6.size;

@@ -1,4 +1,12 @@
 import fc from 'fast-check';
+import {
+  type CountryCode,
+  getCountries,
+  getCountryCallingCode,
+  getExampleNumber,
+  parsePhoneNumberFromString,
+} from 'libphonenumber-js/max';
+import examples from 'libphonenumber-js/mobile/examples';
 import { describe, expect, it } from 'vitest';
 import { analysePhone, type PhoneSignals, type PhoneType } from './phone.js';
 
@@ -93,6 +101,136 @@ describe('analysePhone invalid input', () => {
     `+34${'6'.repeat(200)}`,
   ])('%j is invalid', (raw) => {
     expect(analysePhone(raw, 'ES')).toEqual(INVALID);
+  });
+});
+
+describe('analysePhone agrees with libphonenumber-js', () => {
+  // The library used the plain way, as the reference the compiled fast path must match.
+  const LIBRARY_TYPES: Readonly<Record<string, PhoneType>> = {
+    MOBILE: 'mobile',
+    FIXED_LINE: 'fixed_line',
+    FIXED_LINE_OR_MOBILE: 'fixed_line_or_mobile',
+    VOIP: 'voip',
+    PREMIUM_RATE: 'premium_rate',
+    TOLL_FREE: 'toll_free',
+    SHARED_COST: 'shared_cost',
+    PERSONAL_NUMBER: 'personal',
+    PAGER: 'pager',
+    UAN: 'uan',
+    VOICEMAIL: 'voicemail',
+  };
+  function reference(raw: string, country?: CountryCode): PhoneSignals {
+    const parsed = parsePhoneNumberFromString(raw.trim(), country);
+    if (parsed === undefined || !parsed.isValid()) return INVALID;
+    const type = parsed.getType();
+    return {
+      valid: true,
+      e164: parsed.number,
+      type: type === undefined ? 'unknown' : (LIBRARY_TYPES[type] ?? 'unknown'),
+      country: parsed.country ?? null,
+    };
+  }
+
+  const countries = getCountries();
+  const callingCodes = [
+    ...new Set([
+      ...countries.map((c) => getCountryCallingCode(c)),
+      '800',
+      '808',
+      '870',
+      '878',
+      '881',
+      '882',
+      '883',
+      '888',
+      '979',
+    ]),
+  ];
+  // One real mobile number per country (libphonenumber's examples), so the generated numbers are
+  // valid often enough to compare types and countries, not only refusals.
+  const exampleNumbers = countries.flatMap((c) => getExampleNumber(c, examples)?.number ?? []);
+  const separator = fc.constantFrom('', '', '', ' ', '-', '.', ' (', ') ', '/');
+  function punctuate(e164Digits: string, seps: readonly string[]): string {
+    return `+${[...e164Digits].map((d, i) => `${d}${seps[i] ?? ''}`).join('')}`;
+  }
+
+  it('on random digits after every calling code', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...callingCodes),
+        fc.stringMatching(/^[0-9]{0,17}$/),
+        fc.array(separator, { maxLength: 20 }),
+        (code, rest, seps) => {
+          const raw = punctuate(`${code}${rest}`, seps);
+          expect(analysePhone(raw)).toEqual(reference(raw));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("on every country's example number with its last digits changed", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...exampleNumbers),
+        fc.integer({ min: 1, max: 5 }),
+        fc.stringMatching(/^[0-9]{5}$/),
+        fc.array(separator, { maxLength: 20 }),
+        (example, cut, tail, seps) => {
+          const raw = punctuate(`${example.slice(1, example.length - cut)}${tail.slice(0, cut)}`, seps);
+          expect(analysePhone(raw)).toEqual(reference(raw));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("on random numbers of each country's usual length, reaching every type", () => {
+    // Random national digits as long as the country's example: about a quarter are valid, across
+    // all the types, which is what exercises the type order and the shared calling codes.
+    const shapes = countries.flatMap((c) => {
+      const example = getExampleNumber(c, examples);
+      return example === undefined
+        ? []
+        : [{ code: example.countryCallingCode, length: example.nationalNumber.length }];
+    });
+    const numbers = fc.sample(
+      fc
+        .tuple(fc.constantFrom(...shapes), fc.stringMatching(/^[0-9]{17}$/))
+        .map(([shape, digits]) => `+${shape.code}${digits.slice(0, shape.length)}`),
+      { numRuns: 12_000, seed: 20_240_601 },
+    );
+    const types = new Set<PhoneType | null>();
+    let valid = 0;
+    for (const raw of numbers) {
+      const signals = analysePhone(raw);
+      expect(signals).toEqual(reference(raw));
+      if (signals.valid) valid++;
+      types.add(signals.type);
+    }
+    expect(valid).toBeGreaterThan(numbers.length / 10);
+    for (const type of [
+      'mobile',
+      'fixed_line',
+      'fixed_line_or_mobile',
+      'voip',
+      'premium_rate',
+      'toll_free',
+      'shared_cost',
+      'personal',
+      'pager',
+      'uan',
+      'voicemail',
+    ] as const) {
+      expect(types).toContain(type);
+    }
+  });
+
+  it('on every example number as it is, with or without a default country', () => {
+    for (const example of exampleNumbers) {
+      expect(analysePhone(example)).toEqual(reference(example));
+      expect(analysePhone(example, 'US')).toEqual(reference(example, 'US'));
+    }
   });
 });
 

@@ -1,9 +1,6 @@
-import {
-  isSupportedCountry,
-  Metadata,
-  type PhoneNumberType,
-  parsePhoneNumberFromString,
-} from 'libphonenumber-js/max';
+import { Metadata } from 'libphonenumber-js/core';
+import { isSupportedCountry, type PhoneNumberType, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import maxMetadata from 'libphonenumber-js/max/metadata';
 
 /**
  * Phone signals from libphonenumber's full ("max") metadata, the only one that tells a mobile from
@@ -94,7 +91,9 @@ interface MetadataView {
   numberingPlan: NumberingPlanView | undefined;
 }
 
-const METADATA = new Metadata() as unknown as MetadataView;
+// The core class over the max metadata: the same data 'libphonenumber-js/max' parses with (its
+// CommonJS build does not re-export the class, so it is not taken from there).
+const METADATA = new Metadata(maxMetadata) as unknown as MetadataView;
 
 interface CompiledType {
   readonly type: PhoneNumberType;

@@ -1,4 +1,11 @@
-import type { BinFacts, ConnectionType, EnrichmentData, IpFacts } from '@warden/engine';
+import {
+  type BinFacts,
+  type ConnectionType,
+  type EnrichmentData,
+  type IpFacts,
+  type IpFamily,
+  readIpAddress,
+} from '@warden/engine';
 import type { Reader } from 'maxmind';
 import type {
   AsnListSource,
@@ -83,20 +90,16 @@ export class LoadedEnrichmentData implements EnrichmentData {
     const anon = this.anonymous?.get(address) ?? null;
     const connectionRecord = this.connection?.get(address) ?? null;
 
-    const inList = (list: IpListSource | null): boolean | null => (list ? list.index.has(address, 0) : null);
-    const either = (a: boolean | null, b: boolean | null): boolean | null =>
-      a === true || b === true ? true : a === false || b === false ? false : null;
-
-    // A loaded Anonymous-IP database that does not hold the address says "no" to each question.
-    const anonSays = (key: string): boolean | null =>
-      this.anonymous ? (anon ? (flag(anon[key]) ?? false) : false) : null;
-    const tor = either(inList(this.tor), anonSays('is_tor_exit_node'));
-    const proxy = either(inList(this.proxies), anonSays('is_public_proxy'));
-    const vpn = either(inList(this.vpns), anonSays('is_anonymous_vpn'));
+    // The address is read once for every list (a list lookup would read it again each time).
+    const family = readIpAddress(address, WORDS);
+    const hasAnon = this.anonymous !== null;
+    const tor = either(inList(this.tor, address, family), anonSays(hasAnon, anon, 'is_tor_exit_node'));
+    const proxy = either(inList(this.proxies, address, family), anonSays(hasAnon, anon, 'is_public_proxy'));
+    const vpn = either(inList(this.vpns, address, family), anonSays(hasAnon, anon, 'is_anonymous_vpn'));
     const hostingByList = this.hosting
-      ? this.hosting.index.has(address, 0) || (asn !== null && this.hosting.asns.has(asn))
+      ? inList(this.hosting, address, family) === true || (asn !== null && this.hosting.asns.has(asn))
       : null;
-    const hosting = either(hostingByList, anonSays('is_hosting_provider'));
+    const hosting = either(hostingByList, anonSays(hasAnon, anon, 'is_hosting_provider'));
     const satellite = asn !== null && this.satellite ? this.satellite.asns.has(asn) : false;
     const maxmindType = CONNECTION_TYPES[text(field(connectionRecord, ['connection_type'])) ?? ''] ?? null;
     // The most telling source first: a hosting network is not a household, whatever else says.
@@ -132,6 +135,22 @@ export class LoadedEnrichmentData implements EnrichmentData {
     }
     return null;
   }
+}
+
+/** Scratch for reading an address (lookups run one at a time). */
+const WORDS = new Uint32Array(4);
+
+function inList(list: IpListSource | null, address: string, family: IpFamily | null): boolean | null {
+  return list ? family !== null && list.index.hasAddress(address, family, WORDS, 0) : null;
+}
+
+function either(a: boolean | null, b: boolean | null): boolean | null {
+  return a === true || b === true ? true : a === false || b === false ? false : null;
+}
+
+/** A loaded Anonymous-IP database that does not hold the address says "no" to each question. */
+function anonSays(loaded: boolean, record: Record_ | null, key: string): boolean | null {
+  return loaded ? (record ? (flag(record[key]) ?? false) : false) : null;
 }
 
 /** Country from a MaxMind-style (`country.iso_code`) or DB-IP-style (`country_code`) record. */

@@ -35,6 +35,11 @@ export const ConfigSchema = Type.Object(
     redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
     redisKeyPrefix: Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$', default: 'warden:' }),
     apiRateLimitPerSecond: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 5000 }),
+    viesUrl: Type.String({
+      pattern: '^https?://',
+      default: 'https://ec.europa.eu/taxation_customs/vies/rest-api',
+    }),
+    viesTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
     /** Rate limit policies by action (docs/rate-limits.md); a structure, so only the file sets it. */
     rateLimits: Type.Optional(Type.Record(LimitAction, LimitPolicyInput, { additionalProperties: false })),
     /** The operator's velocity counters (docs/velocity.md), besides the built-in ones. */
@@ -71,6 +76,8 @@ export const ENV_NAMES: Record<Exclude<keyof Config, FileOnlyKey>, string> = {
   redisUrl: 'REDIS_URL',
   redisKeyPrefix: 'WARDEN_REDIS_KEY_PREFIX',
   apiRateLimitPerSecond: 'WARDEN_API_RATE_LIMIT',
+  viesUrl: 'WARDEN_VIES_URL',
+  viesTimeoutMs: 'WARDEN_VIES_TIMEOUT_MS',
 };
 
 export class ConfigError extends Error {

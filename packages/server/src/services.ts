@@ -7,6 +7,7 @@ import { resolveMasterKey } from './crypto/master-key.js';
 import type { Database } from './db/schema.js';
 import { openStorage, type Storage } from './db/storage.js';
 import { DEFAULT_LISTS, DEFAULT_RULES } from './default-rules.js';
+import { VIES_DEFAULTS, ViesClient } from './enrichment/vies.js';
 import { WardenError } from './errors.js';
 import { type Clock, createIdGenerator, type IdGenerator, systemClock } from './ids.js';
 import { Metrics } from './metrics.js';
@@ -63,6 +64,8 @@ export interface Services {
   readonly counters: Counters;
   /** Enrichment's data files: shipped defaults and imports. */
   readonly enrichment: EnrichmentDataService;
+  /** EU VAT numbers checked with VIES (outside the decision path: it calls the Commission). */
+  readonly vies: ViesClient;
   /** Events read from the log to rebuild memory counters at start, and how long it took. */
   readonly rebuilt: { events: number; ms: number };
   /** Set when this start created the master key file, so the operator can be told to back it up. */
@@ -189,6 +192,12 @@ export async function createServices(
       velocity,
       counters: new Counters(db, live, audit, clock),
       enrichment,
+      vies: new ViesClient({
+        ...VIES_DEFAULTS,
+        baseUrl: config.viesUrl,
+        timeoutMs: config.viesTimeoutMs,
+        now: () => clock.now().getTime(),
+      }),
       rebuilt,
       redis,
       rateLimits,

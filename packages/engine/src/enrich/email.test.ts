@@ -240,6 +240,11 @@ describe('analyseEmail nameInLocal', () => {
     expect(analyseEmail('strasse@example.com', { last: 'Straße' }).nameInLocal).toBe(true);
     expect(analyseEmail('obrien@example.com', { last: "O'Brien" }).nameInLocal).toBe(true);
     expect(analyseEmail('lopez@example.com', { last: 'García López' }).nameInLocal).toBe(true);
+    expect(analyseEmail('lukasiewicz@example.com', { last: 'Łukasiewicz' }).nameInLocal).toBe(true);
+    expect(analyseEmail('stefan.p@example.com', { first: 'Ștefan' }).nameInLocal).toBe(true);
+    expect(analyseEmail('oster@example.com', { last: 'Øster' }).nameInLocal).toBe(true);
+    // The same name sent in decomposed form (e + combining acute).
+    expect(analyseEmail('jose@example.com', { first: 'Jose\u0301' }).nameInLocal).toBe(true);
   });
 
   it('is false when neither name appears', () => {

@@ -478,18 +478,38 @@ function digitShare(local: string): number {
   return digits / local.length;
 }
 
-// Letters that Unicode does not decompose into a base letter plus marks.
-const EXTRA_FOLDS: Readonly<Record<string, string>> = {
-  ß: 'ss',
-  æ: 'ae',
-  œ: 'oe',
-  ø: 'o',
-  ł: 'l',
-  đ: 'd',
-  ð: 'd',
-  þ: 'th',
-  ı: 'i',
-};
+// Latin letters with diacritics folded to ASCII ("é" → "e", "ß" → "ss"), built once from Unicode's
+// own decompositions over Latin-1 Supplement and Latin Extended-A/B, so no call has to normalise.
+// A few letters have no decomposition and are spelled out by hand.
+const LATIN_FOLDS: ReadonlyMap<string, string> = (() => {
+  const folds = new Map<string, string>();
+  for (let code = 0xc0; code <= 0x24f; code++) {
+    const letter = String.fromCharCode(code).toLowerCase();
+    let base = '';
+    for (const part of letter.normalize('NFD')) {
+      const c = part.charCodeAt(0);
+      if (c >= 97 && c <= 122) base += part;
+      else if (c < 0x300 || c > 0x36f) {
+        base = '';
+        break;
+      }
+    }
+    if (base.length > 0) folds.set(letter, base);
+  }
+  const byHand: [string, string][] = [
+    ['ß', 'ss'],
+    ['æ', 'ae'],
+    ['œ', 'oe'],
+    ['ø', 'o'],
+    ['ł', 'l'],
+    ['đ', 'd'],
+    ['ð', 'd'],
+    ['þ', 'th'],
+    ['ı', 'i'],
+  ];
+  for (const [letter, base] of byHand) folds.set(letter, base);
+  return folds;
+})();
 // Surname particles shorter words than a name would match by accident ("van" in "vanessa").
 const NAME_PARTICLES: ReadonlySet<string> = new Set([
   'van',
@@ -504,29 +524,23 @@ const NAME_PARTICLES: ReadonlySet<string> = new Set([
   'das',
 ]);
 
-function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 128) return false;
-  return true;
-}
-
 /** Adds the name words of three or more letters (lower case, accents folded, particles dropped). */
 function addNameTokens(name: string | undefined, tokens: string[]): void {
   if (typeof name !== 'string' || name.length === 0) return;
   // Names are cut to a sane length so a hostile payload cannot make this loop long.
   const lower = name.slice(0, 100).toLowerCase();
-  const folded = isAscii(lower) ? lower : lower.normalize('NFD');
   let token = '';
-  for (let i = 0; i <= folded.length; i++) {
-    const ch = i < folded.length ? (folded[i] ?? '') : ' ';
+  for (let i = 0; i <= lower.length; i++) {
+    const ch = i < lower.length ? (lower[i] ?? '') : ' ';
     const c = ch.charCodeAt(0);
+    const fold = c >= 128 ? LATIN_FOLDS.get(ch) : undefined;
     if (c >= 97 && c <= 122) {
       token += ch;
-    } else if (c >= 0x300 && c <= 0x36f) {
-      // A combining mark left by NFD: the base letter is already in the token.
-    } else if (EXTRA_FOLDS[ch] !== undefined) {
-      token += EXTRA_FOLDS[ch];
-    } else if (c === 39 || c === 0x2019) {
-      // Apostrophes join: "O'Brien" is written "obrien" in a mailbox.
+    } else if (fold !== undefined) {
+      token += fold;
+    } else if ((c >= 0x300 && c <= 0x36f) || c === 39 || c === 0x2019) {
+      // A combining mark (a name sent already decomposed) belongs to the letter before it, and
+      // apostrophes join: "O'Brien" is written "obrien" in a mailbox.
     } else {
       if (token.length >= 3 && !NAME_PARTICLES.has(token)) tokens.push(token);
       token = '';

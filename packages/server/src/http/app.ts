@@ -17,6 +17,7 @@ import { listRoutes } from './routes/lists.js';
 import { operationRoutes } from './routes/operations.js';
 import { readRoutes } from './routes/reads.js';
 import { ruleRoutes } from './routes/rules.js';
+import { vatCheckRoutes } from './routes/vat-checks.js';
 import { registerValidation } from './validation.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -136,6 +137,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   await app.register(counterRoutes, { services });
   await app.register(limitRoutes, { services });
   await app.register(enrichmentDataRoutes, { services });
+  await app.register(vatCheckRoutes, { services });
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs'));
   return {
     app,

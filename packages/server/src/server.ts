@@ -13,6 +13,20 @@ export interface RunningServer {
  * Starts Warden: storage, services, the HTTP app, then listens. Stop drains: /readyz turns 503,
  * in-flight requests finish, queued writes are flushed, then storage closes.
  */
+/** One line on enrichment's data: what is imported, and what is stale (`warden data status`). */
+function dataSummary(services: Services): string {
+  const status = services.enrichment.status();
+  const imported = status.filter((s) => s.source === 'imported').map((s) => s.kind);
+  const stale = status
+    .filter((s) => s.stale)
+    .map((s) => `${s.source === 'shipped' ? 'the shipped country data' : s.kind} (${s.age_days} days old)`);
+  return [
+    `IP country from ${imported.includes('maxmind-country') || imported.includes('maxmind-city') ? 'MaxMind' : 'the shipped DB-IP Lite data'}`,
+    imported.length ? `imported: ${imported.join(', ')}` : 'nothing imported (warden data import)',
+    ...(stale.length ? [`stale: ${stale.join(', ')}`] : []),
+  ].join('; ');
+}
+
 export async function startServer(
   config: Config,
   logger: FastifyBaseLogger,
@@ -58,6 +72,7 @@ export async function startServer(
       services.velocity.store.kind === 'memory'
         ? `  counters:  ${services.live.velocity.counters.length} counters in memory, rebuilt from ${services.rebuilt.events.toLocaleString('en-US')} events in ${services.rebuilt.ms} ms`
         : `  counters:  ${services.live.velocity.counters.length} counters on Redis, shared by every node`,
+      `  data:      ${dataSummary(services)}`,
       ...notes,
     ]);
     let stopping: Promise<void> | null = null;

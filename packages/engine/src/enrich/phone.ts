@@ -1,5 +1,10 @@
 import { Metadata } from 'libphonenumber-js/core';
-import { isSupportedCountry, type PhoneNumberType, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import {
+  type CountryCode,
+  isSupportedCountry,
+  type PhoneNumberType,
+  parsePhoneNumberFromString,
+} from 'libphonenumber-js/max';
 import maxMetadata from 'libphonenumber-js/max/metadata';
 
 /**
@@ -78,6 +83,9 @@ interface TypeView {
   possibleLengths(): number[] | undefined;
 }
 interface NumberingPlanView {
+  callingCode(): string;
+  IDDPrefix(): string | undefined;
+  possibleLengths(): number[] | undefined;
   nationalNumberPattern(): string;
   nationalPrefixForParsing(): string | undefined;
   leadingDigits(): string | undefined;
@@ -104,6 +112,10 @@ interface CompiledType {
 
 /** One numbering plan with its patterns compiled, as `getNumberType` in libphonenumber-js reads it. */
 interface CompiledPlan {
+  readonly callingCode: string;
+  /** The international dialling prefix ("00", "011"), unanchored as the library uses it. */
+  readonly idd: RegExp | null;
+  readonly possibleLengths: readonly number[] | undefined;
   readonly national: RegExp;
   readonly nationalPrefix: RegExp | null;
   readonly leadingDigits: RegExp | null;
@@ -148,7 +160,11 @@ function compiledPlan(key: string): CompiledPlan {
   if (plan === undefined) throw new Error(`no numbering plan for ${key}`);
   const nationalPrefix = plan.nationalPrefixForParsing();
   const leadingDigits = plan.leadingDigits();
+  const idd = plan.IDDPrefix();
   const compiled: CompiledPlan = {
+    callingCode: plan.callingCode(),
+    idd: idd ? new RegExp(idd) : null,
+    possibleLengths: plan.possibleLengths(),
     national: new RegExp(`^(?:${plan.nationalNumberPattern()})$`),
     nationalPrefix: nationalPrefix ? new RegExp(`^(?:${nationalPrefix})`) : null,
     leadingDigits: leadingDigits ? new RegExp(leadingDigits) : null,
@@ -198,18 +214,42 @@ function countryFor(callingCode: string, national: string): string | undefined {
 const PLUS = 43;
 
 /**
- * The library's parse and validation for "+<digits>" with only spaces, dashes, dots, slashes and
- * brackets between the digits. Undefined when the input is anything else or carries a national
- * prefix after the country code ("+44 (0)20 …"), so the library decides.
+ * The digits of a number written with only spaces, dashes, dots, slashes and brackets between
+ * them, starting at `from`; null when anything else appears.
+ */
+function plainDigits(text: string, from: number): string | null {
+  let digits = '';
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits += text[i];
+    else if (c !== 32 && c !== 45 && c !== 46 && c !== 47 && c !== 40 && c !== 41) return null;
+  }
+  return digits;
+}
+
+/** The result for a national number once its calling code and country are known. */
+function signalsFor(
+  callingCode: string,
+  national: string,
+  country: string | undefined,
+  planKey: string,
+): PhoneSignals {
+  if (national.length < MIN_NATIONAL_LENGTH || national.length > MAX_NATIONAL_LENGTH) return INVALID;
+  const plan = compiledPlan(planKey);
+  const type = numberType(plan, national);
+  const valid = plan.hasTypes ? type !== undefined : plan.national.test(national);
+  if (!valid) return INVALID;
+  return { valid: true, e164: `+${callingCode}${national}`, type: phoneType(type), country: country ?? null };
+}
+
+/**
+ * The library's parse and validation for "+<digits>". Undefined when the input is anything else or
+ * carries a national prefix after the country code ("+44 (0)20 …"), so the library decides.
  */
 function analyseInternational(text: string): PhoneSignals | undefined {
   if (text.charCodeAt(0) !== PLUS) return undefined;
-  let digits = '';
-  for (let i = 1; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) digits += text[i];
-    else if (c !== 32 && c !== 45 && c !== 46 && c !== 47 && c !== 40 && c !== 41) return undefined;
-  }
+  const digits = plainDigits(text, 1);
+  if (digits === null) return undefined;
   // A calling code never starts with 0.
   if (digits.length === 0 || digits.charCodeAt(0) === 48) return INVALID;
   let callingCode: string | undefined;
@@ -225,18 +265,54 @@ function analyseInternational(text: string): PhoneSignals | undefined {
   if (national.length < MIN_NATIONAL_LENGTH || national.length > MAX_NATIONAL_LENGTH) return INVALID;
   if (compiledPlan(callingCode).nationalPrefix?.test(national)) return undefined;
   const country = countryFor(callingCode, national);
-  const plan = compiledPlan(country ?? callingCode);
-  const type = numberType(plan, national);
-  const valid = plan.hasTypes ? type !== undefined : plan.national.test(national);
-  if (!valid) return INVALID;
-  return { valid: true, e164: `+${callingCode}${national}`, type: phoneType(type), country: country ?? null };
+  return signalsFor(callingCode, national, country, country ?? callingCode);
 }
 
-function analyseWithLibrary(text: string, region: string | undefined): PhoneSignals {
+/** libphonenumber-js's `checkNumberLength` without a type: is the length one the plan allows? */
+function isPossibleLength(plan: CompiledPlan, national: string): boolean {
+  const lengths = plan.possibleLengths;
+  if (lengths === undefined || lengths.length === 0) return true;
+  const length = national.length;
+  const shortest = lengths[0] ?? 0;
+  if (shortest === length) return true;
+  if (shortest > length) return false;
+  if ((lengths[lengths.length - 1] ?? 0) < length) return true; // TOO_LONG counts as possible there.
+  return lengths.indexOf(length, 1) >= 0;
+}
+
+/**
+ * The library's parse and validation for a national number in `region` ("07400 123456" in GB).
+ * Undefined, so the library decides, when the digits start with the region's international
+ * prefix or calling code, or when the national prefix rule rewrites digits or carries a carrier
+ * code (Argentina, Brazil, Colombia, Mexico …).
+ */
+function analyseNational(text: string, region: string): PhoneSignals | undefined {
+  const digits = plainDigits(text, 0);
+  if (digits === null || digits.length < 3) return undefined;
+  const plan = compiledPlan(region);
+  if (plan.idd === null || digits.search(plan.idd) === 0 || digits.startsWith(plan.callingCode))
+    return undefined;
+  let national = digits;
+  const prefix = plan.nationalPrefix?.exec(digits);
+  if (prefix) {
+    const groups = prefix.length - 1;
+    if (groups > 0 && prefix[groups]) return undefined;
+    const stripped = digits.slice(prefix[0].length);
+    // Keep the prefix when stripping it turns a number of the plan's shape into one that is not,
+    // or leaves too few digits for the country the rest belongs to.
+    const keep =
+      (plan.national.test(digits) && !plan.national.test(stripped)) ||
+      (plan.possibleLengths !== undefined &&
+        !isPossibleLength(compiledPlan(countryFor(plan.callingCode, stripped) ?? region), stripped));
+    if (!keep) national = stripped;
+  }
+  const country = countryFor(plan.callingCode, national) ?? region;
+  return signalsFor(plan.callingCode, national, country, country);
+}
+
+function analyseWithLibrary(text: string, region: CountryCode | undefined): PhoneSignals {
   const parsed =
-    region !== undefined && isSupportedCountry(region)
-      ? parsePhoneNumberFromString(text, region)
-      : parsePhoneNumberFromString(text);
+    region !== undefined ? parsePhoneNumberFromString(text, region) : parsePhoneNumberFromString(text);
   if (parsed === undefined || !parsed.isValid()) return INVALID;
   return {
     valid: true,
@@ -257,10 +333,15 @@ export function analysePhone(raw: string, defaultCountry?: string): PhoneSignals
   const text = raw.trim();
   if (text.length === 0) return { ...INVALID };
   try {
-    const fast = analyseInternational(text);
-    if (fast !== undefined) return { ...fast };
     const region = typeof defaultCountry === 'string' ? defaultCountry.toUpperCase() : undefined;
-    return { ...analyseWithLibrary(text, region) };
+    const supported = region !== undefined && isSupportedCountry(region);
+    const fast =
+      text.charCodeAt(0) === PLUS
+        ? analyseInternational(text)
+        : supported
+          ? analyseNational(text, region)
+          : undefined;
+    return { ...(fast ?? analyseWithLibrary(text, supported ? region : undefined)) };
   } catch {
     // libphonenumber documents no throw from these calls; this keeps the promise if one ever does.
     return { ...INVALID };

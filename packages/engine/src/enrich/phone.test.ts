@@ -226,6 +226,90 @@ describe('analysePhone agrees with libphonenumber-js', () => {
     }
   });
 
+  it("on every country's example in its national form, and with digits changed", () => {
+    const nationals = countries.flatMap((c) => {
+      const example = getExampleNumber(c, examples);
+      return example === undefined ? [] : [{ country: c, text: example.formatNational() }];
+    });
+    for (const { country, text } of nationals) {
+      expect(analysePhone(text, country)).toEqual(reference(text, country));
+      expect(analysePhone(text, country.toLowerCase())).toEqual(reference(text, country));
+    }
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...nationals),
+        fc.nat(),
+        fc.stringMatching(/^[0-9]{1,4}$/),
+        ({ country, text }, at, digits) => {
+          const index = at % text.length;
+          const raw = `${text.slice(0, index)}${digits}${text.slice(index + digits.length)}`;
+          expect(analysePhone(raw, country)).toEqual(reference(raw, country));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it.each([
+    // A national number that starts with the national prefix digit keeps it (libphonenumber's own example).
+    ['800 555 35 35', 'RU'],
+    ['8 (800) 555-35-35', 'RU'],
+    ['88005553535', 'RU'],
+    ['34612345678', 'ES'],
+    ['0034 612 345 678', 'ES'],
+    ['00 0612 345 678', 'ES'],
+    ['1 202 555 0143', 'US'],
+    ['011 44 7400 123456', 'US'],
+    ['07400 123456', 'GB'],
+    ['447400123456', 'GB'],
+    ['0 20 7946 0958', 'GB'],
+    ['06 12 34 56 78', 'FR'],
+    ['3 12 34 56 78', 'FR'],
+    ['030 1234567', 'DE'],
+    ['06 1234 5678', 'IT'],
+    ['011 15 1234 5678', 'AR'],
+    ['(11) 91234-5678', 'BR'],
+    ['+44 (0)20 7946 0958', 'GB'],
+    ['+34 612 345 678 ext 12', 'ES'],
+    ['tel:+34-612-345-678', 'ES'],
+    ['０６１２３４５６７８', 'FR'],
+  ])('edge case %j in %s', (raw, region) => {
+    expect(analysePhone(raw, region)).toEqual(reference(raw, region as CountryCode));
+  });
+
+  it('on numbers written with an international prefix or a bare country code, in any region', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...exampleNumbers),
+        fc.constantFrom('', '', '00', '011', '0011', '810', '001', '0', '1'),
+        fc.constantFrom(...countries),
+        fc.array(separator, { maxLength: 20 }),
+        fc.integer({ min: 0, max: 3 }),
+        (example, prefix, region, seps, cut) => {
+          const digits = `${prefix}${example.slice(1, example.length - cut)}`;
+          const raw = [...digits].map((d, i) => `${d}${seps[i] ?? ''}`).join('');
+          expect(analysePhone(raw, region)).toEqual(reference(raw, region));
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('on random national digits in every region', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...countries),
+        fc.stringMatching(/^[0-9]{1,16}$/),
+        fc.array(separator, { maxLength: 17 }),
+        (country, digits, seps) => {
+          const raw = [...digits].map((d, i) => `${d}${seps[i] ?? ''}`).join('');
+          expect(analysePhone(raw, country)).toEqual(reference(raw, country));
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
   it('on every example number as it is, with or without a default country', () => {
     for (const example of exampleNumbers) {
       expect(analysePhone(example)).toEqual(reference(example));

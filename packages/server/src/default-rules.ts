@@ -93,25 +93,27 @@ export const DEFAULT_RULES: Rule[] = [
     id: 'rule_default_countries_disagree',
     name: 'Countries disagree on a large amount',
     description:
-      'Card country differs from billing country, or billing from shipping, on 500.00 or more in the reference currency',
+      'Card or IP country differs from billing country, or billing from shipping, on 500.00 or more in the reference currency',
     event_types: ['payment.attempted', 'order.created'],
     expression:
-      'payment.amount_ref >= 50000 && (card.country != billing.country || billing.country != shipping.country)',
+      'payment.amount_ref >= 50000 && (card.country != billing.country || billing.country != shipping.country || ip.country != billing.country)',
     action: 'review',
   }),
   rule({
     id: 'rule_default_anonymizer_ip',
     name: 'Anonymizer IP',
-    description: 'The IP is on the tor_exits list (Tor exits, public proxies, VPN ranges you import)',
-    expression: 'ip.address in lists.tor_exits',
+    description:
+      'The IP is a Tor exit, public proxy or VPN (enrichment data: warden data import) or on the tor_exits list',
+    expression: 'ip.anonymous == true || ip.address in lists.tor_exits',
     action: 'review',
   }),
   rule({
     id: 'rule_default_disposable_email',
     name: 'Disposable email domain',
-    description: 'The email domain is on the disposable_email_domains list',
+    description:
+      'The email domain gives out throwaway addresses (built-in list) or is on the disposable_email_domains list',
     event_types: ['account.created', 'payment.attempted', 'payout.requested'],
-    expression: 'email.domain in lists.disposable_email_domains',
+    expression: 'email.disposable == true || email.domain in lists.disposable_email_domains',
     action: 'review',
   }),
   rule({

@@ -80,8 +80,8 @@ describe('the default rule pack', () => {
       action: 'review',
     },
     rule_default_disposable_email: {
-      setup: () => add('disposable_email_domains', 'mailinator.com'),
-      hit: paymentAttempted({ user: { id: 'u2', email: 'x@MAILINATOR.com' } }),
+      setup: () => add('disposable_email_domains', 'throwaway.example'),
+      hit: paymentAttempted({ user: { id: 'u2', email: 'x@THROWAWAY.example' } }),
       miss: paymentAttempted({ user: { id: 'u2', email: 'x@example.com' } }),
       action: 'review',
     },
@@ -101,6 +101,48 @@ describe('the default rule pack', () => {
       action: 'none until a model is active',
     },
   };
+
+  it('uses enrichment: built-in disposable domains, imported anonymity data, the IP country', async () => {
+    const matched = async (event: object, id: string) => {
+      const decision = (await t.post('/v1/events', event)).json().decision;
+      return decision.reasons.some((r: { rule_id?: string }) => r.rule_id === id);
+    };
+    // On no list, but in the built-in disposable domains.
+    expect(
+      await matched(
+        paymentAttempted({ user: { id: 'u3', email: 'x@mailinator.com' } }),
+        'rule_default_disposable_email',
+      ),
+    ).toBe(true);
+    const tor = await t.app.inject({
+      method: 'PUT',
+      url: '/v1/enrichment-data/tor-exits',
+      headers: { ...t.auth(), 'content-type': 'application/octet-stream' },
+      payload: Buffer.from('185.220.103.0/24\n'),
+    });
+    expect(tor.statusCode, tor.body).toBe(200);
+    expect(
+      await matched(paymentAttempted({ session: { ip: '185.220.103.7' } }), 'rule_default_anonymizer_ip'),
+    ).toBe(true);
+    // A British IP (shipped DB-IP data) on a large payment billed in Spain, card from Spain.
+    expect(
+      await matched(
+        paymentAttempted({ amount: 90_000, session: { ip: '81.2.69.142' } }),
+        'rule_default_countries_disagree',
+      ),
+    ).toBe(true);
+    expect(
+      await matched(
+        paymentAttempted({
+          amount: 90_000,
+          session: { ip: '81.2.69.142' },
+          billing_address: { line1: 'x', country: 'GB' },
+          payment_method: { type: 'card', country: 'GB' },
+        }),
+        'rule_default_countries_disagree',
+      ),
+    ).toBe(false);
+  });
 
   it('has a case for every rule in the pack', () => {
     expect(Object.keys(cases).sort()).toEqual(DEFAULT_RULES.map((r) => r.id).sort());

@@ -8,7 +8,7 @@ import emailProviderList from 'email-providers/all.json' with { type: 'json' };
  * scanned character by character rather than with regular expressions.
  */
 export interface EmailSignals {
-  /** A pragmatic RFC 5321/5322 check of the dot-atom form (see `splitAddress`). */
+  /** A pragmatic RFC 5321/5322 check of the dot-atom form (see `isValidAddress`). */
   validSyntax: boolean;
   /** The canonical mailbox for "same person" checks (see `MAILBOX_RULES`); null when invalid. */
   normalised: string | null;
@@ -50,17 +50,19 @@ function isFreeProvider(domain: string, disposable: boolean): boolean {
  * deliver tagged mail to the untagged mailbox are listed; for every other domain the address is
  * only lower-cased, since a "+" there may be a real part of the mailbox name.
  *
- * | provider                         | domains                                                  | tag | dots ignored |
- * |----------------------------------|----------------------------------------------------------|-----|--------------|
- * | Gmail (googlemail.com → gmail.com) | gmail.com, googlemail.com                              | +   | yes          |
- * | Microsoft Outlook.com            | outlook.*, hotmail.*, live.*, msn.com (common regional ones) | +   | no           |
- * | Apple iCloud                     | icloud.com, me.com, mac.com                              | +   | no           |
- * | Yahoo (disposable addresses)     | yahoo.* (common regional ones), ymail.com, rocketmail.com | -   | no           |
- * | Fastmail                         | fastmail.com, fastmail.fm                                | +   | no           |
- * | Proton Mail                      | protonmail.com, protonmail.ch, proton.me, pm.me          | +   | no           |
- * | Zoho Mail                        | zoho.com, zohomail.com                                   | +   | no           |
- * | Yandex Mail                      | yandex.ru, yandex.com, ya.ru                             | +   | no           |
+ * | provider              | domains                                                        | tag | dots ignored |
+ * |-----------------------|----------------------------------------------------------------|-----|--------------|
+ * | Gmail                 | gmail.com, googlemail.com (both become gmail.com)              | +   | yes          |
+ * | Microsoft Outlook.com | outlook.*, hotmail.*, live.* (common regional ones), msn.com   | +   | no           |
+ * | Apple iCloud          | icloud.com, me.com, mac.com                                    | +   | no           |
+ * | Yahoo                 | yahoo.* (common regional ones), ymail.com, rocketmail.com      | -   | no           |
+ * | Fastmail              | fastmail.com, fastmail.fm                                      | +   | no           |
+ * | Proton Mail           | protonmail.com, protonmail.ch, proton.me, pm.me                | +   | no           |
+ * | Zoho Mail             | zoho.com, zohomail.com                                         | +   | no           |
+ * | Yandex Mail           | yandex.ru, yandex.com, ya.ru                                   | +   | no           |
  *
+ * The tag runs from the first separator to the @ and is dropped ("jane+shop" → "jane"); a local
+ * part that is only a tag ("+promo") is kept whole.
  * Yahoo's "basename-keyword" addresses keep the basename, which identifies the same account holder
  * even though it is not the primary mailbox name.
  */
@@ -205,7 +207,7 @@ const ISO_COUNTRIES: ReadonlySet<string> = new Set(
  * Country-code TLDs sold worldwide as generic names (.io, .co, .me, .tv, .ai, .fm, .ly …) or given
  * away free (.tk, .ml, .ga, .cf, .gq), whose registrants are mostly not in the country, so the
  * TLD says nothing about where the mailbox owner is. Under one of the registry's own second-level
- * domains (empresa.com.co, gob.me) the country does hold. Longer gTLDs such as .app are generic
+ * domains (empresa.com.co, gov.me) the country does hold. Longer gTLDs such as .app are generic
  * already because they are not two letters.
  */
 const GENERIC_CC_TLDS: ReadonlySet<string> = new Set([
@@ -263,8 +265,8 @@ function isDigit(c: number): boolean {
  * (no quoted strings, no leading, trailing or doubled dots); a domain of at least two labels, each
  * 1–63 letters, digits or inner hyphens, with an alphabetic TLD of two or more letters or a
  * punycode (xn--) TLD; at most 254 characters in all. Domain literals ([192.0.2.1]), quoted local
- * parts and unencoded internationalised addresses are refused: real sign-ups almost never use them
- * and they are a favourite of abuse.
+ * parts and unencoded internationalised addresses are refused: real sign-ups almost never use them,
+ * and the list and velocity checks downstream all work on the plain form.
  */
 function isValidAddress(address: string, at: number): boolean {
   const length = address.length;
@@ -549,7 +551,8 @@ function addNameTokens(name: string | undefined, tokens: string[]): void {
 }
 
 function nameInLocal(local: string, name: { first?: string; last?: string } | undefined): boolean | null {
-  if (name === undefined || name === null) return null;
+  // A caller in plain JavaScript may pass null; it means no name as much as undefined does.
+  if (typeof name !== 'object' || name === null) return null;
   const tokens: string[] = [];
   addNameTokens(name.first, tokens);
   addNameTokens(name.last, tokens);

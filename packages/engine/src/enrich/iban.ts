@@ -1,13 +1,15 @@
 import { electronicFormatIBAN, isValidIBAN } from 'ibantools';
 
 export interface IbanSignals {
-  /** Known country, right length and national format (ibantools' BBAN rules), and the mod-97 checksum. */
+  /** Known country, its length and national format (ibantools' BBAN rules), and the mod-97 checksum. */
   valid: boolean;
   /** Electronic format (no separators, upper case) whenever the value is shaped like an IBAN. */
   normalised: string | null;
   /** ISO 3166-1 alpha-2 from the first two letters; null unless valid. */
   country: string | null;
 }
+
+const NOT_AN_IBAN: IbanSignals = { valid: false, normalised: null, country: null };
 
 // The longest IBAN is 34 characters; with a separator every four that is under 50.
 const MAX_INPUT_LENGTH = 64;
@@ -38,13 +40,12 @@ function isAscii(value: string): boolean {
  * (Swiss QR bill accounts) count as valid: they are real accounts.
  */
 export function analyseIban(raw: string): IbanSignals {
-  if (typeof raw !== 'string' || raw.length > MAX_INPUT_LENGTH)
-    return { valid: false, normalised: null, country: null };
+  if (typeof raw !== 'string' || raw.length > MAX_INPUT_LENGTH) return { ...NOT_AN_IBAN };
   // ibantools drops spaces and hyphens; tabs, line breaks and no-break spaces from pasted text go too.
   // Only ASCII reaches its upper-casing, so no Unicode case mapping ("ß" → "SS") can make a letter.
   const stripped = raw.replace(/\s+/g, '');
   const electronic = isAscii(stripped) ? (electronicFormatIBAN(stripped) ?? '') : '';
-  if (!hasIbanShape(electronic)) return { valid: false, normalised: null, country: null };
+  if (!hasIbanShape(electronic)) return { ...NOT_AN_IBAN };
   const valid = isValidIBAN(electronic);
   return { valid, normalised: electronic, country: valid ? electronic.slice(0, 2) : null };
 }

@@ -38,14 +38,14 @@ function table(entries: Readonly<Record<CheckResult, readonly string[]>>): Reado
 /**
  * CVV2/CVC2/CID results:
  *
- * | result      | values                                                                      |
- * |-------------|-----------------------------------------------------------------------------|
- * | pass        | pass, passed, match, matched; M (CVV2 match), Y                             |
- * | fail        | fail, failed, no_match, nomatch, mismatch; N (CVV2 no match)                |
- * | unavailable | unavailable, not_processed, error; P (not processed), S (merchant says no   |
- * |             | code on card), U (issuer not certified), X (network does not support CVV2) |
- * | not_checked | absent or blank, unchecked (Stripe: code given but not checked), not_checked, |
- * |             | not_provided                                                                |
+ * | result      | values                                                                     |
+ * |-------------|----------------------------------------------------------------------------|
+ * | pass        | pass, passed, match, matched; M (CVV2 match), Y                            |
+ * | fail        | fail, failed, no_match, nomatch, mismatch; N (CVV2 no match)               |
+ * | unavailable | unavailable, not_processed, error; P (not processed), S (merchant says no  |
+ * |             | code on the card), U (issuer not certified), X (network has no CVV2)       |
+ * | not_checked | absent or blank; unchecked (Stripe: a code was given but not checked),     |
+ * |             | not_checked, not_provided                                                  |
  *
  * Any other value is unavailable.
  */
@@ -132,13 +132,13 @@ function combine(address: CheckResult, postalCode: CheckResult): CheckResult {
   return 'unavailable';
 }
 
+const AVS_ABSENT: readonly [CheckResult, CheckResult] = ['not_checked', 'not_checked'];
+const AVS_UNKNOWN: readonly [CheckResult, CheckResult] = ['unavailable', 'unavailable'];
+
+/** A new object on every call, so a caller may change it without touching anyone else's. */
 export function normaliseAvs(raw: string | undefined): AvsResult {
   const key = codeKey(raw);
-  if (key === null) return { result: 'not_checked', address: 'not_checked', postalCode: 'not_checked' };
-  const parts = AVS_PARTS.get(key);
-  if (parts === undefined)
-    return { result: 'unavailable', address: 'unavailable', postalCode: 'unavailable' };
-  const [address, postalCode] = parts;
+  const [address, postalCode] = key === null ? AVS_ABSENT : (AVS_PARTS.get(key) ?? AVS_UNKNOWN);
   return { result: combine(address, postalCode), address, postalCode };
 }
 
@@ -146,21 +146,21 @@ export function normaliseAvs(raw: string | undefined): AvsResult {
  * 3-D Secure outcomes, from Stripe's `three_d_secure.result` words and the EMV 3DS `transStatus`
  * letters:
  *
- * | result      | values                                                                       |
- * |-------------|------------------------------------------------------------------------------|
+ * | result      | values                                                                          |
+ * |-------------|---------------------------------------------------------------------------------|
  * | pass        | authenticated, success, succeeded, successful, pass, passed, Y (authenticated); |
- * |             | attempted, attempt_acknowledged, A (attempts processing)                     |
- * | fail        | failed, fail, rejected, denied, not_authenticated, N (not authenticated),    |
- * |             | R (rejected by the issuer)                                                   |
- * | unavailable | not_supported, unavailable, processing_error, error, processing,             |
- * |             | challenge_required, U (could not be performed), C and D (a challenge was     |
- * |             | still pending: the final status never arrived)                               |
- * | not_checked | absent or blank, exempted, exemption, unchecked, not_checked, I (informational |
- * |             | only)                                                                        |
+ * |             | attempted, attempt_acknowledged, A (attempts processing performed)              |
+ * | fail        | failed, fail, rejected, denied, not_authenticated, N (not authenticated),       |
+ * |             | R (rejected by the issuer)                                                      |
+ * | unavailable | not_supported, unavailable, processing_error, error, processing,                |
+ * |             | challenge_required, U (could not be performed), C and D (a challenge was        |
+ * |             | still pending: the final status never arrived)                                  |
+ * | not_checked | absent or blank, exempted, exemption, unchecked, not_checked,                   |
+ * |             | I (informational only)                                                          |
  *
  * Attempts count as pass: the issuer (or the network on its behalf) acknowledged the attempt, and
- * the fraud liability shifts to the issuer just as for a full authentication, which is what a rule
- * on this field is weighing. Exemptions (low value, low risk, trusted beneficiary) are
+ * under the card schemes' rules the fraud liability shifts to the issuer just as for a full
+ * authentication, which is what a rule on this field is weighing. Exemptions (low value, low risk, trusted beneficiary) are
  * not_checked: nobody authenticated the cardholder and liability stays with the merchant, but
  * nothing failed either. Any other value is unavailable.
  */

@@ -32,9 +32,9 @@ import {
 } from 'jsvat';
 
 export interface VatSignals {
-  /** Format and check digit pass jsvat's rules for the prefix's country. Not a VIES registration check. */
+  /** Format and check digit pass jsvat's rules for the prefix's country; not a VIES registration check. */
   validFormat: boolean;
-  /** Prefix and number, upper case, no spaces, dots, dashes or slashes (ESB12345674); null unless the prefix is an EU one. */
+  /** Prefix and number, upper case, without separators (ESB12345674); null unless the prefix is an EU one. */
   normalised: string | null;
   /** ISO 3166-1 alpha-2 of the issuing country (EL → GR, XI → GB); null unless validFormat. */
   country: string | null;
@@ -101,7 +101,9 @@ const PREFIX_COUNTRY: ReadonlyMap<string, string> = new Map(
   }),
 );
 
-// The longest EU VAT number (NL, 14 characters with its prefix) written with generous separators.
+const NOT_A_VAT_NUMBER: VatSignals = { validFormat: false, normalised: null, country: null };
+
+// The longest EU VAT numbers (NL, SE: 14 characters with the prefix) written with generous separators.
 const MAX_INPUT_LENGTH = 40;
 
 /**
@@ -127,15 +129,12 @@ function compact(raw: string): string | null {
  * are read as "EL", the prefix Greece uses for VAT, since buyers often type the ISO code.
  */
 export function analyseVat(raw: string): VatSignals {
-  if (typeof raw !== 'string' || raw.length > MAX_INPUT_LENGTH)
-    return { validFormat: false, normalised: null, country: null };
+  if (typeof raw !== 'string' || raw.length > MAX_INPUT_LENGTH) return { ...NOT_A_VAT_NUMBER };
   const compacted = compact(raw);
-  if (compacted === null) return { validFormat: false, normalised: null, country: null };
+  if (compacted === null) return { ...NOT_A_VAT_NUMBER };
   const value = compacted.startsWith('GR') ? `EL${compacted.slice(2)}` : compacted;
   const country = PREFIX_COUNTRY.get(value.slice(0, 2));
-  if (country === undefined || value.length < 4 || value.length > 16) {
-    return { validFormat: false, normalised: null, country: null };
-  }
+  if (country === undefined || value.length < 4 || value.length > 16) return { ...NOT_A_VAT_NUMBER };
   const validFormat = checkVAT(value, EU_COUNTRIES).isValid;
   return { validFormat, normalised: value, country: validFormat ? country : null };
 }

@@ -13,6 +13,10 @@ export const COUNTER_KEY_KINDS = [
   'billing_address',
   'shipping_address',
   'account_number',
+  /** The IP's country (enrichment), and the user paired with it or with the hour of the event. */
+  'ip_country',
+  'user_ip_country',
+  'user_hour',
 ] as const;
 export type CounterKeyKind = (typeof COUNTER_KEY_KINDS)[number];
 

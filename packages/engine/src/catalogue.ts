@@ -1,5 +1,5 @@
 import type { Enriched } from './enrichment.js';
-import { cardCountry, ENRICHMENT_ATTRIBUTES } from './enrichment-attributes.js';
+import { cardCountry, ENRICHMENT_ATTRIBUTES, HISTORY_ATTRIBUTES } from './enrichment-attributes.js';
 import type { NormalisedEvent } from './normalise.js';
 import { addressKey } from './normalise.js';
 
@@ -22,6 +22,8 @@ export interface AttributeSources {
   facts: UserFacts | null;
   /** What enrichment found (IP, email, phone, BIN, …); null or absent when it did not run. */
   enriched?: Enriched | null;
+  /** The event's counter attributes (`velocity.*`), for attributes that compare with history. */
+  velocity?: FeatureSnapshot | null;
 }
 
 export interface AttributeDefinition {
@@ -424,7 +426,11 @@ const FOUNDATION: AttributeDefinition[] = [
 ];
 
 /** The catalogue: every attribute rules can use, in one place. Later issues append their own. */
-export const ATTRIBUTES: readonly AttributeDefinition[] = [...FOUNDATION, ...ENRICHMENT_ATTRIBUTES];
+export const ATTRIBUTES: readonly AttributeDefinition[] = [
+  ...FOUNDATION,
+  ...ENRICHMENT_ATTRIBUTES,
+  ...HISTORY_ATTRIBUTES,
+];
 
 /** Names that are not in ATTRIBUTES but that rules can use; documented with the catalogue. */
 export const SPECIAL_VARIABLES = [

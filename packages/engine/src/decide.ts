@@ -1,7 +1,7 @@
 import type { Action, ChallengeKind, Reason, RiskLevel } from '@warden/contracts';
 import { DEFAULT_THRESHOLDS, isDecisionEventType } from '@warden/contracts';
 import { computeAttributes, type FeatureSnapshot, type UserFacts } from './catalogue.js';
-import { type EnrichmentData, enrich } from './enrichment.js';
+import { type EnrichmentData, enrichEvent } from './enrichment.js';
 import type { NormalisedEvent } from './normalise.js';
 import {
   applyPolicy,
@@ -50,8 +50,8 @@ export interface DecisionContext {
  */
 export function decide(n: NormalisedEvent, ctx: DecisionContext): DecisionOutcome | null {
   if (!isDecisionEventType(n.event.type)) return null;
-  const enriched = enrich(n, ctx.enrichment ?? null);
-  const features = computeAttributes({ n, facts: ctx.facts, enriched });
+  const enriched = enrichEvent(n, ctx.enrichment ?? null);
+  const features = computeAttributes({ n, facts: ctx.facts, enriched, velocity: ctx.velocity ?? null });
   if (ctx.velocity) Object.assign(features, ctx.velocity);
   if (ctx.derived?.length) {
     ctx.lists.clock.nowMs = ctx.nowMs;

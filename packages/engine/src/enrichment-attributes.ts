@@ -333,3 +333,54 @@ export const ENRICHMENT_ATTRIBUTES: readonly AttributeDefinition[] = [
       distanceTo(e, s.n.event.session?.geolocation?.latitude, s.n.event.session?.geolocation?.longitude),
   ),
 ];
+
+/** A counter attribute of the event, when the counters were read. */
+function counter(s: AttributeSources, name: string): number | undefined {
+  const v = s.velocity?.[name];
+  return typeof v === 'number' ? v : undefined;
+}
+
+/** Fewer of the user's events than this in 30 days says nothing about their usual hours. */
+const MIN_EVENTS_FOR_HABITS = 10;
+/** At or below this share of the user's events in 30 days, an hour of the day is unusual for them. */
+const UNUSUAL_HOUR_SHARE = 0.05;
+
+/**
+ * What the event says against the user's own history: read from the built-in counters keyed by
+ * the user with the IP country and with the hour of the day (see docs/enrichment.md).
+ */
+export const HISTORY_ATTRIBUTES: readonly AttributeDefinition[] = [
+  def(
+    'user.ip_country_new',
+    'bool',
+    "The IP's country was never seen for this user before (missing for a user Warden has not seen, or without an IP country)",
+    true,
+    (e, s) => {
+      if (!e.ip?.country || counter(s, 'velocity.user.seconds_since_first_seen') === undefined) return null;
+      return counter(s, 'velocity.user_ip_country.seconds_since_first_seen') === undefined;
+    },
+  ),
+  def(
+    'user.hour_share_30d',
+    'double',
+    "Share of the user's events in the last 30 days at this hour of the day (the IP's local hour when known, else UTC)",
+    0.02,
+    (_e, s) => {
+      const all = counter(s, 'velocity.user.events_30d');
+      const here = counter(s, 'velocity.user_hour.events_30d');
+      return all && here !== undefined ? here / all : null;
+    },
+  ),
+  def(
+    'user.hour_unusual',
+    'bool',
+    `At most ${UNUSUAL_HOUR_SHARE * 100}% of the user's events in 30 days came at this hour; missing under ${MIN_EVENTS_FOR_HABITS} events`,
+    true,
+    (_e, s) => {
+      const all = counter(s, 'velocity.user.events_30d');
+      const here = counter(s, 'velocity.user_hour.events_30d');
+      if (all === undefined || here === undefined || all < MIN_EVENTS_FOR_HABITS) return null;
+      return here / all <= UNUSUAL_HOUR_SHARE;
+    },
+  ),
+];

@@ -156,6 +156,19 @@ export function enrich(n: NormalisedEvent, data: EnrichmentData | null): Enriche
   };
 }
 
+/** Enriches the event once and keeps the result on it, for the counters and the decision. */
+export function enrichEvent(n: NormalisedEvent, data: EnrichmentData | null): Enriched {
+  n.enriched ??= enrich(n, data);
+  return n.enriched;
+}
+
+/** The hour of the event where the user is: at the IP's time zone when known, else in UTC. */
+export function eventHour(n: NormalisedEvent): number {
+  const zone = n.enriched?.ip?.timeZone;
+  const atMs = n.occurredAt.getTime();
+  return (zone ? localHour(atMs, zone) : null) ?? n.occurredAt.getUTCHours();
+}
+
 /** Great-circle distance in whole kilometres (haversine, mean Earth radius). */
 export function distanceKm(lat1: number, lon1: number, lat2: number, lon2: number): number {
   const rad = Math.PI / 180;

@@ -1,5 +1,6 @@
 import type { Address, Event } from '@warden/contracts';
 import { CURRENCY_EXPONENTS } from './currencies.js';
+import type { Enriched } from './enrichment.js';
 
 /** Exchange rates as the engine sees them: how many reference-currency units one unit is worth. */
 export interface RatesPort {
@@ -19,6 +20,11 @@ export interface NormalisedEvent {
   phone: string | null;
   ip: string | null;
   fullName: string | null;
+  /**
+   * What enrichment found, once it has run (`enrichEvent`): counters keyed by the IP's country
+   * read it, so it runs before them. Absent until then.
+   */
+  enriched?: Enriched;
 }
 
 export function normaliseEmail(raw: string): string {

@@ -3,6 +3,7 @@ import type { Action, CounterInput, CounterOutcome, DerivedFeatureInput } from '
 import { isDecisionEventType } from '@warden/contracts';
 import type { AttributeType, AttributeValue, FeatureSnapshot } from './catalogue.js';
 import { FAIL, type FastRule, MISSING } from './cel-fast.js';
+import { eventHour } from './enrichment.js';
 import { cardKey } from './entities.js';
 import { addressKey, ipNetwork, type NormalisedEvent, normaliseName } from './normalise.js';
 import { type CelContext, type ExpressionProblem, RuleEnvironment } from './rules.js';
@@ -146,6 +147,16 @@ const EXTRACTORS: Record<string, Extract> = {
   shipping_address: (n) => (n.event.shipping_address ? addressKey(n.event.shipping_address) : undefined),
   account_number: accountNumber,
   name: personName,
+  ip_country: (n) => n.enriched?.ip?.country,
+  user_ip_country: (n) => {
+    const user = n.event.user?.id;
+    const country = n.enriched?.ip?.country;
+    return user && country ? `${user}\u0001${country}` : undefined;
+  },
+  user_hour: (n) => {
+    const user = n.event.user?.id;
+    return user ? `${user}\u0001${eventHour(n)}` : undefined;
+  },
 };
 
 function extractor(name: string): Extract {
@@ -224,6 +235,11 @@ export const BUILTIN_COUNTERS: readonly CounterInput[] = [
   c('user', 'distinct_emails', 'distinct', ['30d'], { of: 'email' }),
   c('user', 'distinct_phones', 'distinct', ['30d'], { of: 'phone' }),
   c('user', 'distinct_names', 'distinct', ['30d'], { of: 'name' }),
+  // The user's habits: every event, and those at this hour of the day and from this IP country.
+  c('user', 'events', 'count', ['30d']),
+  c('user_hour', 'events', 'count', ['30d']),
+  c('user', 'seen', 'recency', []),
+  c('user_ip_country', 'seen', 'recency', []),
   // First seen, previous event.
   c('email', 'seen', 'recency', []),
   c('card', 'seen', 'recency', []),

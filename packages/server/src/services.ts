@@ -136,6 +136,7 @@ export async function createServices(
       keyring,
       rates,
       onError,
+      () => enrichment.data,
     );
     const rebuilt = await velocity.sync();
     live.onVelocityChange = () => {

@@ -248,6 +248,48 @@ describe('enrichment through the API (embedded)', () => {
   });
 });
 
+describe("the user's own history: a new country, an unusual hour", () => {
+  const t = useTestApp(pgliteBackend);
+
+  it('compares the IP country and the hour with what the user did before', async () => {
+    const day = 86_400_000;
+    const start = Date.parse('2026-10-20T10:15:00Z');
+    const event = (at: number, ip: string) =>
+      paymentAttempted({ occurred_at: new Date(at).toISOString(), user: { id: 'hist_u' }, session: { ip } });
+    // Twelve days of payments from Britain at 10:15 UTC.
+    for (let d = 0; d < 12; d++) {
+      const response = await t.post('/v1/events', event(start + d * day, '81.2.69.142'));
+      expect(response.statusCode, response.body).toBe(200);
+    }
+    const first = await t.post('/v1/events', event(start - day, '81.2.69.142'));
+    expect(first.statusCode).toBe(200);
+
+    // Then one from Germany at 03:15 UTC.
+    const odd = await t.post('/v1/events', event(start + 12 * day - 7 * 3_600_000, '2a00:1450:4001::1'));
+    const unusual = await t.snapshot(odd.json().decision.decision_id);
+    expect(unusual['ip.country']).toBe('DE');
+    expect(unusual['user.ip_country_new']).toBe(true);
+    expect(unusual['user.hour_share_30d']).toBe(0);
+    expect(unusual['user.hour_unusual']).toBe(true);
+
+    const usual = await t.post('/v1/events', event(start + 13 * day, '81.2.69.142'));
+    const habit = await t.snapshot(usual.json().decision.decision_id);
+    expect(habit['user.ip_country_new']).toBe(false);
+    expect(habit['user.hour_unusual']).toBe(false);
+    // 13 of the user's 14 earlier events, all within 30 days, were at 10:xx UTC.
+    expect(habit['user.hour_share_30d']).toBeCloseTo(13 / 14, 5);
+
+    // A user Warden has never seen: nothing to compare with.
+    const stranger = await t.post(
+      '/v1/events',
+      paymentAttempted({ user: { id: 'hist_new' }, session: { ip: '81.2.69.142' } }),
+    );
+    const fresh = await t.snapshot(stranger.json().decision.decision_id);
+    expect(fresh['user.ip_country_new']).toBeUndefined();
+    expect(fresh['user.hour_unusual']).toBeUndefined();
+  });
+});
+
 describe('enrichment data on PostgreSQL, across nodes', () => {
   const t = useTestApp(postgresBackend);
 

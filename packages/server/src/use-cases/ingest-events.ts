@@ -3,6 +3,7 @@ import {
   type DecisionOutcome,
   decide,
   type EnrichmentData,
+  enrichEvent,
   extractEntities,
   type NormalisedEvent,
   normaliseEvent,
@@ -138,6 +139,8 @@ export class EventIngestor {
   private async prepare(event: Event): Promise<PreparedEvent> {
     const { keyring, clock, ids, rates, live, velocity } = this.deps;
     const normalised = normaliseEvent(event, rates);
+    // Before the counters: some are keyed by what enrichment finds (the IP's country).
+    enrichEvent(normalised, this.deps.enrichment?.data ?? null);
     const counters = await velocity.read(normalised);
     const received = clock.now();
     const userId = event.user?.id ?? null;

@@ -1,5 +1,7 @@
 import type { Action, CounterOutcome, Event } from '@warden/contracts';
 import {
+  type EnrichmentData,
+  enrichEvent,
   type FeatureSnapshot,
   type NormalisedEvent,
   normaliseEvent,
@@ -61,7 +63,16 @@ export class Velocity {
     private readonly keyring: Keyring,
     private readonly rates: RatesPort,
     private readonly onError: (error: unknown) => void,
+    /** Enrichment data, for counters keyed by what it finds (rebuilt counters use today's data). */
+    private readonly enrichment: () => EnrichmentData | null = () => null,
   ) {}
+
+  /** An event from the log as the counters see it: normalised and enriched. */
+  private normalise(event: Event): NormalisedEvent {
+    const n = normaliseEvent(event, this.rates);
+    enrichEvent(n, this.enrichment());
+    return n;
+  }
 
   /** The event's counter attributes, read before it counts. */
   async read(n: NormalisedEvent): Promise<FeatureSnapshot | null> {
@@ -131,7 +142,7 @@ export class Velocity {
     const ops: VelocityOp[] = [];
     for (const row of rows) {
       const event = JSON.parse(this.keyring.decrypt(row.payload, PAYLOAD_CONTEXT)) as Event;
-      const n = normaliseEvent(event, this.rates);
+      const n = this.normalise(event);
       let writes = model.labelWrites(n, targets.get(row.id) ?? []);
       if (only) writes = writes.filter((w) => only.has(w.series.id));
       // Diverted label writes always apply after a back-fill (`once` keeps them from counting twice).
@@ -174,7 +185,7 @@ export class Velocity {
         for (const row of rows) {
           if (backfill.pending.has(row.id)) backfill.seen.add(row.id);
           const event = JSON.parse(this.keyring.decrypt(row.payload, PAYLOAD_CONTEXT)) as Event;
-          const n = normaliseEvent(event, this.rates);
+          const n = this.normalise(event);
           const writes = model.writes(n, row.action as Action | null).filter((w) => only.has(w.series.id));
           if (writes.length) ops.push({ reads: [], writes });
           const target = labelTarget(event);

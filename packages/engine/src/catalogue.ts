@@ -1,7 +1,7 @@
 import type { Enriched } from './enrichment.js';
 import { cardCountry, ENRICHMENT_ATTRIBUTES, HISTORY_ATTRIBUTES } from './enrichment-attributes.js';
 import type { NormalisedEvent } from './normalise.js';
-import { addressKey } from './normalise.js';
+import { accountNumberOf, addressKey, upperCode } from './normalise.js';
 
 /** CEL types an attribute can have. Integers are CEL `int` (64-bit); amounts are minor units. */
 export type AttributeType = 'string' | 'int' | 'double' | 'bool';
@@ -37,7 +37,6 @@ export interface AttributeDefinition {
 }
 
 const HOUR_MS = 3_600_000;
-const upper = (v: string | undefined) => (v ? v.toUpperCase() : undefined);
 
 function accountAgeMs({ n }: AttributeSources): number | undefined {
   const created = n.event.user?.created_at;
@@ -52,12 +51,6 @@ function verified(kind: VerificationKind) {
     if (n.event.type === 'verification.completed' && v?.kind === kind) return v.status === 'passed';
     return facts?.verifications[kind] === 'passed';
   };
-}
-
-function accountNumber({ n }: AttributeSources): string | undefined {
-  const pm = n.event.payment_method;
-  const raw = pm?.iban ?? pm?.account_number;
-  return raw ? raw.replace(/[\s-]/g, '').toUpperCase() : undefined;
 }
 
 /**
@@ -112,7 +105,7 @@ const FOUNDATION: AttributeDefinition[] = [
     type: 'string',
     description: "The user's country as the platform knows it (ISO 3166-1 alpha-2, upper case)",
     example: 'ES',
-    compute: ({ n }) => upper(n.event.user?.country),
+    compute: ({ n }) => upperCode(n.event.user?.country),
   },
   {
     name: 'user.account_age_days',
@@ -249,7 +242,7 @@ const FOUNDATION: AttributeDefinition[] = [
     type: 'string',
     description: 'IBAN or account number, upper case without spaces or hyphens',
     example: 'ES9121000418450200051332',
-    compute: accountNumber,
+    compute: ({ n }) => accountNumberOf(n),
   },
   {
     name: 'payment.cvv_result',
@@ -323,14 +316,14 @@ const FOUNDATION: AttributeDefinition[] = [
     type: 'string',
     description: "The card issuer's country, upper case: as sent, else from the BIN table",
     example: 'US',
-    compute: (s) => (s.enriched ? cardCountry(s.enriched, s) : upper(s.n.event.payment_method?.country)),
+    compute: cardCountry,
   },
   {
     name: 'billing.country',
     type: 'string',
     description: 'Billing address country, upper case',
     example: 'FR',
-    compute: ({ n }) => upper(n.event.billing_address?.country),
+    compute: ({ n }) => upperCode(n.event.billing_address?.country),
   },
   {
     name: 'billing.postal_code',
@@ -344,7 +337,7 @@ const FOUNDATION: AttributeDefinition[] = [
     type: 'string',
     description: 'Shipping address country, upper case',
     example: 'DE',
-    compute: ({ n }) => upper(n.event.shipping_address?.country),
+    compute: ({ n }) => upperCode(n.event.shipping_address?.country),
   },
   {
     name: 'shipping.matches_billing',
@@ -414,14 +407,14 @@ const FOUNDATION: AttributeDefinition[] = [
     type: 'string',
     description: 'Country the shipment leaves from, upper case',
     example: 'ES',
-    compute: ({ n }) => upper(n.event.order?.origin?.country),
+    compute: ({ n }) => upperCode(n.event.order?.origin?.country),
   },
   {
     name: 'order.destination_country',
     type: 'string',
     description: 'Country the shipment goes to, upper case',
     example: 'NG',
-    compute: ({ n }) => upper(n.event.order?.destination?.country),
+    compute: ({ n }) => upperCode(n.event.order?.destination?.country),
   },
 ];
 

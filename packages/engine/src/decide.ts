@@ -1,7 +1,7 @@
 import type { Action, ChallengeKind, Reason, RiskLevel } from '@warden/contracts';
 import { DEFAULT_THRESHOLDS, isDecisionEventType } from '@warden/contracts';
 import { computeAttributes, type FeatureSnapshot, type UserFacts } from './catalogue.js';
-import { type EnrichmentData, enrichEvent } from './enrichment.js';
+import { enrichEvent } from './enrichment.js';
 import type { NormalisedEvent } from './normalise.js';
 import {
   applyPolicy,
@@ -40,8 +40,6 @@ export interface DecisionContext {
   velocity?: FeatureSnapshot | null;
   /** Derived features, computed after the counters and before the rules. */
   derived?: readonly CompiledDerived[];
-  /** IP and BIN data for enrichment; without it only the pure enrichments run. */
-  enrichment?: EnrichmentData | null;
 }
 
 /**
@@ -50,7 +48,9 @@ export interface DecisionContext {
  */
 export function decide(n: NormalisedEvent, ctx: DecisionContext): DecisionOutcome | null {
   if (!isDecisionEventType(n.event.type)) return null;
-  const enriched = enrichEvent(n, ctx.enrichment ?? null);
+  // The caller enriches with its data files before reading counters (enrichEvent); an event it did
+  // not enrich gets the parts that need no data.
+  const enriched = enrichEvent(n, null);
   const features = computeAttributes({ n, facts: ctx.facts, enriched, velocity: ctx.velocity ?? null });
   if (ctx.velocity) Object.assign(features, ctx.velocity);
   if (ctx.derived?.length) {

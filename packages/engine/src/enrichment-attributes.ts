@@ -1,6 +1,6 @@
 import type { AttributeDefinition, AttributeSources, AttributeValue } from './catalogue.js';
 import { distanceKm, type Enriched, localHour } from './enrichment.js';
-import { ipNetwork } from './normalise.js';
+import { ipNetwork, upperCode } from './normalise.js';
 
 /**
  * The attributes enrichment adds to the catalogue. Each reads the event's `Enriched` (computed
@@ -25,11 +25,9 @@ function def(
   };
 }
 
-const upper = (v: string | null | undefined) => (v ? v.toUpperCase() : null);
-
 /** The card's country: what the gateway sent, else the BIN table's. */
-export function cardCountry(e: Enriched, s: AttributeSources): string | null {
-  return upper(s.n.event.payment_method?.country) ?? e.bin?.country ?? null;
+export function cardCountry(s: AttributeSources): string | undefined {
+  return upperCode(s.n.event.payment_method?.country) ?? s.enriched?.bin?.country ?? undefined;
 }
 
 /** Whether two countries agree; null unless both are known. */
@@ -48,9 +46,9 @@ function countries(e: Enriched, s: AttributeSources): string[] {
   const { event } = s.n;
   return [
     e.ip?.country,
-    upper(event.billing_address?.country),
-    upper(event.shipping_address?.country),
-    cardCountry(e, s),
+    upperCode(event.billing_address?.country),
+    upperCode(event.shipping_address?.country),
+    cardCountry(s),
     e.phone?.country,
   ].filter((c): c is string => Boolean(c));
 }
@@ -274,29 +272,30 @@ export const ENRICHMENT_ATTRIBUTES: readonly AttributeDefinition[] = [
   def('payment.iban_country', 'string', "The IBAN's country", 'DE', (e) => e.iban?.country),
   // Place
   def('place.ip_matches_billing_country', 'bool', 'IP and billing countries agree', true, (e, s) =>
-    agree(e.ip?.country, upper(s.n.event.billing_address?.country)),
+    agree(e.ip?.country, upperCode(s.n.event.billing_address?.country)),
   ),
   def('place.ip_matches_shipping_country', 'bool', 'IP and shipping countries agree', true, (e, s) =>
-    agree(e.ip?.country, upper(s.n.event.shipping_address?.country)),
+    agree(e.ip?.country, upperCode(s.n.event.shipping_address?.country)),
   ),
   def('place.ip_matches_card_country', 'bool', 'IP and card countries agree', false, (e, s) =>
-    agree(e.ip?.country, cardCountry(e, s)),
+    agree(e.ip?.country, cardCountry(s)),
   ),
   def('place.billing_matches_card_country', 'bool', 'Billing and card countries agree', true, (e, s) =>
-    agree(upper(s.n.event.billing_address?.country), cardCountry(e, s)),
+    agree(upperCode(s.n.event.billing_address?.country), cardCountry(s)),
   ),
   def(
     'place.shipping_matches_billing_country',
     'bool',
     'Shipping and billing countries agree',
     true,
-    (_e, s) => agree(upper(s.n.event.shipping_address?.country), upper(s.n.event.billing_address?.country)),
+    (_e, s) =>
+      agree(upperCode(s.n.event.shipping_address?.country), upperCode(s.n.event.billing_address?.country)),
   ),
   def('place.phone_matches_ip_country', 'bool', 'Phone and IP countries agree', true, (e) =>
     agree(e.phone?.country, e.ip?.country),
   ),
   def('place.phone_matches_billing_country', 'bool', 'Phone and billing countries agree', true, (e, s) =>
-    agree(e.phone?.country, upper(s.n.event.billing_address?.country)),
+    agree(e.phone?.country, upperCode(s.n.event.billing_address?.country)),
   ),
   def(
     'place.distinct_countries',

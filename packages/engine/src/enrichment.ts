@@ -140,7 +140,7 @@ export function enrich(n: NormalisedEvent, data: EnrichmentData | null): Enriche
   const family = ip ? readIpAddress(ip, WORDS) : null;
   return {
     ip: ip && data ? data.ip(ip) : null,
-    ipVersion: ip ? (ip.includes(':') ? 6 : 4) : null,
+    ipVersion: family,
     // Only public addresses are looked up in the data, but these two need no data at all.
     ipPrivate: ip ? family !== null && PRIVATE.hasAddress(ip, family, WORDS, 0) : null,
     ipBogon: ip ? family !== null && BOGONS.hasAddress(ip, family, WORDS, 0) : null,

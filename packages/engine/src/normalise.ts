@@ -120,6 +120,18 @@ export function formatIpv6Groups(groups: readonly number[]): string {
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
+/** An ISO code as upper case, or undefined when the event does not give one. */
+export function upperCode(value: string | null | undefined): string | undefined {
+  return value ? value.toUpperCase() : undefined;
+}
+
+/** The event's bank account (IBAN, else account number) without spaces or dashes, upper case. */
+export function accountNumberOf(n: NormalisedEvent): string | undefined {
+  const pm = n.event.payment_method;
+  const raw = pm?.iban ?? pm?.account_number;
+  return raw ? raw.replace(/[\s-]/g, '').toUpperCase() : undefined;
+}
+
 /** The network an address is in: its /24 for IPv4, its /64 for IPv6 (e.g. `203.0.113.0/24`). */
 export function ipNetwork(ip: string): string {
   if (!ip.includes(':')) return `${ip.slice(0, ip.lastIndexOf('.'))}.0/24`;

@@ -5,7 +5,7 @@ import type { AttributeType, AttributeValue, FeatureSnapshot } from './catalogue
 import { FAIL, type FastRule, MISSING } from './cel-fast.js';
 import { eventHour } from './enrichment.js';
 import { cardKey } from './entities.js';
-import { addressKey, ipNetwork, type NormalisedEvent, normaliseName } from './normalise.js';
+import { accountNumberOf, addressKey, ipNetwork, type NormalisedEvent, normaliseName } from './normalise.js';
 import { type CelContext, type ExpressionProblem, RuleEnvironment } from './rules.js';
 
 /**
@@ -119,12 +119,6 @@ export const LABEL_OUTCOMES: ReadonlySet<CounterOutcome> = new Set(['disputed', 
 // ---------------------------------------------------------------------------------------------
 // Keys and values
 
-function accountNumber(n: NormalisedEvent): string | undefined {
-  const pm = n.event.payment_method;
-  const raw = pm?.iban ?? pm?.account_number;
-  return raw ? raw.replace(/[\s-]/g, '').toUpperCase() : undefined;
-}
-
 function personName(n: NormalisedEvent): string | undefined {
   const billing = n.event.billing_address?.name;
   if (billing) return normaliseName(billing);
@@ -145,7 +139,7 @@ const EXTRACTORS: Record<string, Extract> = {
   device: (n) => n.event.session?.device_id,
   billing_address: (n) => (n.event.billing_address ? addressKey(n.event.billing_address) : undefined),
   shipping_address: (n) => (n.event.shipping_address ? addressKey(n.event.shipping_address) : undefined),
-  account_number: accountNumber,
+  account_number: accountNumberOf,
   name: personName,
   ip_country: (n) => n.enriched?.ip?.country,
   user_ip_country: (n) => {

@@ -10,6 +10,7 @@ import {
   limitPolicyProblem,
 } from '@warden/contracts';
 import { BUILTIN_COUNTERS, isKnownCurrency, VelocityModel } from '@warden/engine';
+import { VIES_DEFAULTS } from './enrichment/vies.js';
 
 export const ConfigSchema = Type.Object(
   {
@@ -35,11 +36,8 @@ export const ConfigSchema = Type.Object(
     redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
     redisKeyPrefix: Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$', default: 'warden:' }),
     apiRateLimitPerSecond: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 5000 }),
-    viesUrl: Type.String({
-      pattern: '^https?://',
-      default: 'https://ec.europa.eu/taxation_customs/vies/rest-api',
-    }),
-    viesTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
+    viesUrl: Type.String({ pattern: '^https?://', default: VIES_DEFAULTS.baseUrl }),
+    viesTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: VIES_DEFAULTS.timeoutMs }),
     /** Rate limit policies by action (docs/rate-limits.md); a structure, so only the file sets it. */
     rateLimits: Type.Optional(Type.Record(LimitAction, LimitPolicyInput, { additionalProperties: false })),
     /** The operator's velocity counters (docs/velocity.md), besides the built-in ones. */

@@ -33,7 +33,7 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
 const flag = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null);
 
 /** MaxMind Connection-Type values, in Warden's terms. */
-const CONNECTION_TYPES: Record<string, ConnectionType> = {
+const MAXMIND_CONNECTION_TYPES: Record<string, ConnectionType> = {
   'Cable/DSL': 'residential',
   Dialup: 'residential',
   Cellular: 'mobile',
@@ -101,7 +101,8 @@ export class LoadedEnrichmentData implements EnrichmentData {
       : null;
     const hosting = either(hostingByList, anonSays(hasAnon, anon, 'is_hosting_provider'));
     const satellite = asn !== null && this.satellite ? this.satellite.asns.has(asn) : false;
-    const maxmindType = CONNECTION_TYPES[text(field(connectionRecord, ['connection_type'])) ?? ''] ?? null;
+    const maxmindType =
+      MAXMIND_CONNECTION_TYPES[text(field(connectionRecord, ['connection_type'])) ?? ''] ?? null;
     // The most telling source first: a hosting network is not a household, whatever else says.
     const connectionType: ConnectionType | null = hosting ? 'hosting' : satellite ? 'satellite' : maxmindType;
 

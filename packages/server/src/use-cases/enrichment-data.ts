@@ -10,6 +10,7 @@ import {
   DATA_KINDS,
   DataFileError,
   type DataKind,
+  isDataKind,
   type LoadedSource,
   parseDataFile,
 } from '../enrichment/sources.js';
@@ -55,8 +56,7 @@ interface Held {
  */
 export class EnrichmentDataService {
   private held = new Map<DataKind, Held>();
-  private readonly defaultCountry: Reader<Record<string, unknown>> | null;
-  private readonly defaultCountryBuiltAt: Date | null;
+  private readonly defaultCountry: Reader<Record<string, unknown>>;
   private current: LoadedEnrichmentData;
   private readonly poller: Poller;
 
@@ -67,9 +67,7 @@ export class EnrichmentDataService {
     private readonly rates: SwappableRates,
     private readonly onError: (error: unknown) => void,
   ) {
-    const shipped = new Reader<Record<string, unknown>>(readFileSync(DEFAULT_COUNTRY_FILE));
-    this.defaultCountry = shipped;
-    this.defaultCountryBuiltAt = shipped.metadata.buildEpoch;
+    this.defaultCountry = new Reader<Record<string, unknown>>(readFileSync(DEFAULT_COUNTRY_FILE));
     this.current = new LoadedEnrichmentData(new Map(), this.defaultCountry);
     this.poller = new Poller(() => this.readOnce(), onError);
   }
@@ -96,10 +94,10 @@ export class EnrichmentDataService {
    * does not parse is refused with `invalid_data_file` and changes nothing.
    */
   async import(kindName: string, content: Uint8Array, actor: string): Promise<DataSourceStatus> {
-    if (!(DATA_KIND_NAMES as string[]).includes(kindName)) {
+    if (!isDataKind(kindName)) {
       throw new WardenError('not_found', `No data kind '${kindName}'. Kinds: ${DATA_KIND_NAMES.join(', ')}`);
     }
-    const kind = kindName as DataKind;
+    const kind = kindName;
     let parsed: ReturnType<typeof parseDataFile>;
     try {
       parsed = parseDataFile(kind, content);
@@ -160,8 +158,8 @@ export class EnrichmentDataService {
     const nowMs = this.clock.now().getTime();
     const dayMs = 86_400_000;
     if (!held) {
-      const shipped = kind === 'fx-rates' || (kind === 'maxmind-country' && this.defaultCountry !== null);
-      const builtAt = kind === 'maxmind-country' ? this.defaultCountryBuiltAt : null;
+      const shipped = kind === 'fx-rates' || kind === 'maxmind-country';
+      const builtAt = kind === 'maxmind-country' ? this.defaultCountry.metadata.buildEpoch : null;
       const age = builtAt ? Math.floor((nowMs - builtAt.getTime()) / dayMs) : null;
       const stale = age !== null && age > info.staleAfterDays;
       return {
@@ -205,8 +203,7 @@ export class EnrichmentDataService {
   private async readOnce(): Promise<void> {
     const versions = await this.db.selectFrom('enrichment_data').select(['kind', 'version']).execute();
     for (const { kind, version } of versions) {
-      if (!(DATA_KIND_NAMES as string[]).includes(kind)) continue;
-      if (this.held.get(kind as DataKind)?.version === version) continue;
+      if (!isDataKind(kind) || this.held.get(kind)?.version === version) continue;
       const row = await this.db
         .selectFrom('enrichment_data')
         .selectAll()
@@ -217,14 +214,14 @@ export class EnrichmentDataService {
       // older file) is skipped and reported, and the data in use stays.
       let parsed: ReturnType<typeof parseDataFile>;
       try {
-        parsed = parseDataFile(kind as DataKind, row.content);
+        parsed = parseDataFile(kind, row.content);
       } catch (error) {
         this.onError(
           new Error(`Stored ${kind} data (version ${row.version}) no longer loads: ${String(error)}`),
         );
         continue;
       }
-      this.install(kind as DataKind, {
+      this.install(kind, {
         version: row.version,
         records: row.records,
         builtAt: row.built_at,

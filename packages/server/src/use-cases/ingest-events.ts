@@ -151,7 +151,6 @@ export class EventIngestor {
       nowMs: received.getTime(),
       velocity: counters,
       derived: live.derived,
-      enrichment: this.deps.enrichment?.data ?? null,
     });
     if (outcome) this.deps.observer?.decided(outcome);
     const decisionRow = outcome ? this.decisionRow(normalised, outcome, ids.next('dec'), received) : null;

@@ -16,7 +16,7 @@ import { MemoryLimitStore } from './rate-limits/memory-store.js';
 import { RedisLimitStore } from './rate-limits/redis-store.js';
 import { createRates } from './rates.js';
 import { connectRedis } from './redis.js';
-import { insertDataKey, listDataKeys } from './repositories/data-keys.js';
+import { insertFirstDataKey, listDataKeys } from './repositories/data-keys.js';
 import { CopyEventWriter } from './repositories/event-writer-copy.js';
 import { SqlEventWriter } from './repositories/event-writer-sql.js';
 import { latestRuleset } from './repositories/rulesets.js';
@@ -95,8 +95,8 @@ export async function createServices(
     keyring.load(storedKeys);
     if (!keyring.hasActiveKey) {
       const fresh = keyring.newDataKey(ids.next('dk'));
-      await insertDataKey(db, { ...fresh, created_at: clock.now() });
-      // Another node may have raced us to it: load whatever is stored now.
+      await insertFirstDataKey(db, { ...fresh, created_at: clock.now() });
+      // Another node may have stored the first key before us: load whichever is stored.
       keyring.load(await listDataKeys(db));
     }
     const metrics = new Metrics();

@@ -21,7 +21,16 @@ export const COUNTER_KEY_KINDS = [
 export type CounterKeyKind = (typeof COUNTER_KEY_KINDS)[number];
 
 /** What a distinct count (or a "changed" fact) can count: the keys, plus the name used. */
-export const COUNTER_VALUE_KINDS = [...COUNTER_KEY_KINDS, 'name', 'email_domain'] as const;
+export const COUNTER_VALUE_KINDS = [
+  ...COUNTER_KEY_KINDS,
+  'name',
+  'email_domain',
+  /**
+   * Where the event happened (the device's reported position, else the IP's City coordinates). A
+   * recency counter of it also gives the distance and the speed from the previous position.
+   */
+  'position',
+] as const;
 export type CounterValueKind = (typeof COUNTER_VALUE_KINDS)[number];
 
 /**

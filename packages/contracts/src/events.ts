@@ -85,6 +85,12 @@ export const User = Type.Object(
     first_name: opt(str(100)),
     last_name: opt(str(100)),
     business_name: opt(str(200)),
+    vat_number: opt(
+      Type.String({
+        pattern: '^[A-Za-z]{2}[A-Za-z0-9 ./-]{2,18}$',
+        description: 'EU VAT number of a business, with its country prefix (ESB12345674)',
+      }),
+    ),
     created_at: opt(Timestamp),
     country: opt(Country),
   },
@@ -215,6 +221,10 @@ export const Verification = Type.Object(
     ),
     status: Type.Union([Type.Literal('passed'), Type.Literal('failed'), Type.Literal('pending')]),
     provider: opt(str(80)),
+    document_country: opt({
+      ...Country,
+      description: 'For kind identity: the issuing country of the document checked (ISO 3166-1 alpha-2)',
+    }),
   },
   closed,
 );

@@ -14,6 +14,8 @@ export type VerificationStatus = 'passed' | 'failed' | 'pending';
 /** What Warden already knows about a user before this event, read from history. */
 export interface UserFacts {
   verifications: Partial<Record<VerificationKind, VerificationStatus>>;
+  /** The issuing country of the document of the user's newest passed identity verification. */
+  documentCountry?: string | null;
 }
 
 /** Everything attributes are computed from. Later sources (enrichment, velocity, device) join here. */

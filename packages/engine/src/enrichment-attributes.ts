@@ -1,5 +1,5 @@
 import type { AttributeDefinition, AttributeSources, AttributeValue } from './catalogue.js';
-import { distanceKm, type Enriched, localHour } from './enrichment.js';
+import { distanceKm, type Enriched, ipLocalHour } from './enrichment.js';
 import { ipNetwork, upperCode } from './normalise.js';
 
 /**
@@ -41,7 +41,12 @@ function distanceTo(e: Enriched, lat: number | undefined, lon: number | undefine
   return distanceKm(ip.latitude, ip.longitude, lat, lon);
 }
 
-/** The countries an event names: IP, billing, shipping, card, phone. */
+/** The country of the user's identity document, from their newest passed identity verification. */
+function documentCountry(s: AttributeSources): string | undefined {
+  return upperCode(s.facts?.documentCountry ?? undefined) ?? undefined;
+}
+
+/** The countries an event names: IP, billing, shipping, card, phone, and the user's document. */
 function countries(e: Enriched, s: AttributeSources): string[] {
   const { event } = s.n;
   return [
@@ -50,6 +55,7 @@ function countries(e: Enriched, s: AttributeSources): string[] {
     upperCode(event.shipping_address?.country),
     cardCountry(s),
     e.phone?.country,
+    documentCountry(s),
   ].filter((c): c is string => Boolean(c));
 }
 
@@ -109,9 +115,9 @@ export const ENRICHMENT_ATTRIBUTES: readonly AttributeDefinition[] = [
   def(
     'ip.local_hour',
     'int',
-    'Hour of the event (0–23) in the time zone of the IP address (MaxMind City)',
+    "Hour of the event (0–23) where the IP is: in its time zone (MaxMind City), else in its country's when all the country's time zones agree (missing for the United States, Russia, Brazil and the like without City)",
     3,
-    (e, s) => (e.ip?.timeZone ? localHour(s.n.occurredAt.getTime(), e.ip.timeZone) : null),
+    (e, s) => ipLocalHour(e.ip, s.n.occurredAt.getTime()),
   ),
   def('ip.asn', 'int', 'Autonomous system number (MaxMind ASN or ISP)', 3352, (e) => e.ip?.asn),
   def(
@@ -298,9 +304,65 @@ export const ENRICHMENT_ATTRIBUTES: readonly AttributeDefinition[] = [
     agree(e.phone?.country, upperCode(s.n.event.billing_address?.country)),
   ),
   def(
+    'user.document_country',
+    'string',
+    "Issuing country of the user's identity document (the newest passed identity verification that named one)",
+    'ES',
+    (_e, s) => documentCountry(s),
+  ),
+  def(
+    'place.ip_matches_document_country',
+    'bool',
+    "The IP's country is the country of the user's identity document",
+    true,
+    (e, s) => agree(e.ip?.country, documentCountry(s)),
+  ),
+  def(
+    'place.billing_matches_document_country',
+    'bool',
+    "The billing country is the country of the user's identity document",
+    true,
+    (_e, s) => agree(upperCode(s.n.event.billing_address?.country), documentCountry(s)),
+  ),
+  def(
+    'place.card_matches_document_country',
+    'bool',
+    "The card's country is the country of the user's identity document",
+    true,
+    (_e, s) => agree(cardCountry(s), documentCountry(s)),
+  ),
+  def(
+    'place.phone_matches_document_country',
+    'bool',
+    "The phone number's country is the country of the user's identity document",
+    true,
+    (e, s) => agree(e.phone?.country, documentCountry(s)),
+  ),
+  def(
+    'user.vat_format_valid',
+    'bool',
+    "The user's VAT number (user.vat_number) has a valid format and check digit for its country (not a VIES registration check: POST /v1/vat-checks does that)",
+    true,
+    (e) => e.vat?.validFormat,
+  ),
+  def(
+    'user.vat_country',
+    'string',
+    "Country of the user's VAT number (GR for EL, GB for XI); missing unless its format is valid",
+    'ES',
+    (e) => e.vat?.country,
+  ),
+  def(
+    'place.billing_matches_vat_country',
+    'bool',
+    "The billing country is the country of the user's VAT number",
+    true,
+    (e, s) => agree(upperCode(s.n.event.billing_address?.country), e.vat?.country),
+  ),
+  def(
     'place.distinct_countries',
     'int',
-    'How many different countries the IP, billing, shipping, card and phone name (1 when they all agree)',
+    "How many different countries the IP, billing, shipping, card, phone and the user's identity document name (1 when they all agree)",
     3,
     (e, s) => {
       const found = countries(e, s);
@@ -339,6 +401,12 @@ function counter(s: AttributeSources, name: string): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
 
+/**
+ * Faster than an airliner over a distance larger than IP geolocation's error: positions from an IP
+ * are often tens, sometimes hundreds, of kilometres off.
+ */
+const IMPOSSIBLE_TRAVEL = { minKm: 500, minKmh: 1000 };
+
 /** Fewer of the user's events than this in 30 days says nothing about their usual hours. */
 const MIN_EVENTS_FOR_HABITS = 10;
 /** At or below this share of the user's events in 30 days, an hour of the day is unusual for them. */
@@ -368,6 +436,18 @@ export const HISTORY_ATTRIBUTES: readonly AttributeDefinition[] = [
       const all = counter(s, 'velocity.user.events_30d');
       const here = counter(s, 'velocity.user_hour.events_30d');
       return all && here !== undefined ? here / all : null;
+    },
+  ),
+  def(
+    'user.impossible_travel',
+    'bool',
+    `Over ${IMPOSSIBLE_TRAVEL.minKm} km from where the user last logged in (with a known position), faster than ${IMPOSSIBLE_TRAVEL.minKmh.toLocaleString('en-US')} km/h; positions come from the device's geolocation, else MaxMind City (missing without both positions)`,
+    true,
+    (_e, s) => {
+      const km = counter(s, 'velocity.user.login_place_km');
+      const kmh = counter(s, 'velocity.user.login_place_kmh');
+      if (km === undefined || kmh === undefined) return null;
+      return km > IMPOSSIBLE_TRAVEL.minKm && kmh > IMPOSSIBLE_TRAVEL.minKmh;
     },
   ),
   def(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { distanceKm, enrich, localHour } from './enrichment.js';
+import { countryHour, distanceKm, enrich, ipLocalHour, localHour } from './enrichment.js';
 import { normaliseEvent, type RatesPort } from './normalise.js';
 
 const rates: RatesPort = { referenceCurrency: 'EUR', rate: () => 1 };
@@ -62,5 +62,29 @@ describe('enrichment without data files', () => {
     expect(localHour(Date.parse('2026-01-01T22:30:00Z'), 'Europe/London')).toBe(22);
     expect(localHour(Date.parse('2026-01-01T23:30:00Z'), 'Asia/Tokyo')).toBe(8);
     expect(localHour(Date.parse('2026-01-01T12:00:00Z'), 'Not/AZone')).toBeNull();
+  });
+
+  it("gives a country's hour when all its zones agree, and null when they do not", () => {
+    const summer = Date.parse('2026-07-01T22:30:00Z');
+    expect(countryHour('FR', summer)).toBe(0);
+    expect(countryHour('DE', summer)).toBe(0);
+    // India is UTC+5:30: the hour turns at the half hour.
+    expect(countryHour('IN', Date.parse('2026-01-01T22:29:00Z'))).toBe(3);
+    expect(countryHour('IN', Date.parse('2026-01-01T22:30:00Z'))).toBe(4);
+    expect(countryHour('US', summer)).toBeNull();
+    // The Canaries are an hour behind the mainland.
+    expect(countryHour('ES', summer)).toBeNull();
+    expect(countryHour('ZZ', summer)).toBeNull();
+  });
+
+  it("prefers the City database's zone, falls back on the country, and says null without either", () => {
+    const at = Date.parse('2026-01-01T23:30:00Z');
+    const ip = (country: string | null, timeZone: string | null) =>
+      ({ country, timeZone }) as unknown as Parameters<typeof ipLocalHour>[0];
+    expect(ipLocalHour(ip('US', 'America/New_York'), at)).toBe(18);
+    expect(ipLocalHour(ip('JP', null), at)).toBe(8);
+    expect(ipLocalHour(ip('US', null), at)).toBeNull();
+    expect(ipLocalHour(ip(null, null), at)).toBeNull();
+    expect(ipLocalHour(null, at)).toBeNull();
   });
 });

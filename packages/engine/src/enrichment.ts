@@ -3,12 +3,14 @@ import {
   analyseEmail,
   analyseIban,
   analysePhone,
+  analyseVat,
   type CheckResult,
   type EmailSignals,
   normaliseAvs,
   normaliseCvv,
   normaliseThreeDs,
   type PhoneSignals,
+  type VatSignals,
 } from './enrich/index.js';
 import { readIpAddress } from './ip-prefix-trie.js';
 import { ListIndex } from './lists.js';
@@ -71,6 +73,8 @@ export interface Enriched {
   avs: AvsResult;
   threeDs: CheckResult;
   iban: { valid: boolean; normalised: string | null; country: string | null } | null;
+  /** The user's VAT number (business users), format and check digit. */
+  vat: VatSignals | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -153,6 +157,7 @@ export function enrich(n: NormalisedEvent, data: EnrichmentData | null): Enriche
     avs: normaliseAvs(gateway?.avs_result),
     threeDs: normaliseThreeDs(gateway?.three_ds?.result),
     iban: rawIban ? analyseIban(rawIban) : null,
+    vat: user?.vat_number ? analyseVat(user.vat_number) : null,
   };
 }
 
@@ -162,11 +167,64 @@ export function enrichEvent(n: NormalisedEvent, data: EnrichmentData | null): En
   return n.enriched;
 }
 
-/** The hour of the event where the user is: at the IP's time zone when known, else in UTC. */
+/**
+ * The hour (0–23) of `atMs` where the IP is: in the City database's time zone when one was
+ * imported, else in the IP country's, when all of that country's zones show the same hour at
+ * that instant (France, Germany, India; not the United States, nor Spain with the Canaries).
+ * Null when neither says.
+ */
+export function ipLocalHour(ip: IpFacts | null | undefined, atMs: number): number | null {
+  if (ip?.timeZone) {
+    const hour = localHour(atMs, ip.timeZone);
+    if (hour !== null) return hour;
+  }
+  return ip?.country ? countryHour(ip.country, atMs) : null;
+}
+
+/** The hour of the event where the user is: at the IP (see ipLocalHour) when known, else in UTC. */
 export function eventHour(n: NormalisedEvent): number {
-  const zone = n.enriched?.ip?.timeZone;
-  const atMs = n.occurredAt.getTime();
-  return (zone ? localHour(atMs, zone) : null) ?? n.occurredAt.getUTCHours();
+  return ipLocalHour(n.enriched?.ip, n.occurredAt.getTime()) ?? n.occurredAt.getUTCHours();
+}
+
+/** Every UTC offset in use is a whole number of quarter hours, so a country's hour holds for one. */
+const QUARTER_HOUR_MS = 900_000;
+/** (country, quarter hour) → the country's hour or null: bounded, cleared when full. */
+const COUNTRY_HOURS = new Map<string, number | null>();
+const COUNTRY_HOURS_MAX = 20_000;
+/** A country's IANA zones, from the ICU data Node carries (Intl.Locale time zones). */
+const COUNTRY_ZONES = new Map<string, readonly string[]>();
+
+function zonesOf(country: string): readonly string[] {
+  let zones = COUNTRY_ZONES.get(country);
+  if (zones === undefined) {
+    try {
+      const locale = new Intl.Locale(`und-${country}`) as Intl.Locale & { timeZones?: string[] };
+      zones = locale.timeZones ?? [];
+    } catch {
+      zones = [];
+    }
+    COUNTRY_ZONES.set(country, zones);
+  }
+  return zones;
+}
+
+/** The hour in `country` at `atMs` when all its time zones agree on it, else null. */
+export function countryHour(country: string, atMs: number): number | null {
+  const key = `${country}:${Math.floor(atMs / QUARTER_HOUR_MS)}`;
+  const known = COUNTRY_HOURS.get(key);
+  if (known !== undefined) return known;
+  let hour: number | null = null;
+  for (const zone of zonesOf(country)) {
+    const h = localHour(atMs, zone);
+    if (h === null || (hour !== null && h !== hour)) {
+      hour = null;
+      break;
+    }
+    hour = h;
+  }
+  if (COUNTRY_HOURS.size >= COUNTRY_HOURS_MAX) COUNTRY_HOURS.clear();
+  COUNTRY_HOURS.set(key, hour);
+  return hour;
 }
 
 /** Great-circle distance in whole kilometres (haversine, mean Earth radius). */

@@ -3,7 +3,7 @@ import type { Action, CounterInput, CounterOutcome, DerivedFeatureInput } from '
 import { isDecisionEventType } from '@warden/contracts';
 import type { AttributeType, AttributeValue, FeatureSnapshot } from './catalogue.js';
 import { FAIL, type FastRule, MISSING } from './cel-fast.js';
-import { eventHour } from './enrichment.js';
+import { distanceKm, eventHour } from './enrichment.js';
 import { cardKey } from './entities.js';
 import { accountNumberOf, addressKey, ipNetwork, type NormalisedEvent, normaliseName } from './normalise.js';
 import { type CelContext, type ExpressionProblem, RuleEnvironment } from './rules.js';
@@ -36,6 +36,12 @@ export interface SeriesDef {
   windowsMs: number[];
   eventTypes: ReadonlySet<string> | null;
   outcome: CounterOutcome | undefined;
+  /**
+   * A recency series of positions: it keeps the newest value itself (not only whether the next
+   * one differs), so a read can say how far and how fast the event moved from it. Events without
+   * a position write nothing to it.
+   */
+  keepsValue: boolean;
 }
 
 export interface VelocityAttribute {
@@ -86,6 +92,8 @@ export interface SeriesReading {
   first: number | null;
   last: number | null;
   changed: boolean | null;
+  /** For a series that keeps its value (positions): the newest value before the read, if any. */
+  previous?: string | null;
 }
 
 export const EMPTY_READING: SeriesReading = Object.freeze({
@@ -151,7 +159,39 @@ const EXTRACTORS: Record<string, Extract> = {
     const user = n.event.user?.id;
     return user ? `${user}\u0001${eventHour(n)}` : undefined;
   },
+  position: positionOf,
 };
+
+/**
+ * Where the event happened, as `lat,lon` to two decimals (about a kilometre): the position the
+ * device reported, else the IP's City coordinates; undefined when neither is known.
+ */
+export function positionOf(n: NormalisedEvent): string | undefined {
+  const geo = n.event.session?.geolocation;
+  if (geo && Number.isFinite(geo.latitude) && Number.isFinite(geo.longitude))
+    return `${geo.latitude.toFixed(2)},${geo.longitude.toFixed(2)}`;
+  const ip = n.enriched?.ip;
+  if (ip && typeof ip.latitude === 'number' && typeof ip.longitude === 'number')
+    return `${ip.latitude.toFixed(2)},${ip.longitude.toFixed(2)}`;
+  return undefined;
+}
+
+/** Kilometres between two positions written by positionOf; null if either is not one. */
+export function travelKm(from: string, to: string): number | null {
+  const a = from.split(',');
+  const b = to.split(',');
+  const [lat1, lon1, lat2, lon2] = [Number(a[0]), Number(a[1]), Number(b[0]), Number(b[1])];
+  if (a.length !== 2 || b.length !== 2 || ![lat1, lon1, lat2, lon2].every(Number.isFinite)) return null;
+  return distanceKm(lat1, lon1, lat2, lon2);
+}
+
+/**
+ * Kilometres per hour from `km` covered in `ms`. Positions are a kilometre apart at best and times
+ * are to the millisecond, so anything faster than a second counts as one second.
+ */
+export function travelKmh(km: number, ms: number): number {
+  return Math.round(km / (Math.max(ms, 1000) / 3_600_000));
+}
 
 function extractor(name: string): Extract {
   if (name.startsWith('attributes.')) {
@@ -242,6 +282,8 @@ export const BUILTIN_COUNTERS: readonly CounterInput[] = [
   c('phone', 'seen', 'recency', []),
   c('user', 'login', 'recency', [], { event_types: ['login.succeeded'], of: 'ip' }),
   c('user', 'payment', 'recency', [], { outcome: 'attempted', of: 'card' }),
+  // Where the user last logged in from: distance and speed to this event (impossible travel).
+  c('user', 'login_place', 'recency', [], { event_types: ['login.succeeded'], of: 'position' }),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -310,6 +352,23 @@ function attributesOf(spec: CounterInput, windowsMs: number[]): VelocityAttribut
         example: true,
       });
     }
+    if (spec.of === 'position') {
+      const previous = `the position of the previous of the ${filterText(spec)} ${per} that had one`;
+      out.push(
+        {
+          name: `${base}.${spec.name}_km`,
+          type: 'int',
+          description: `Kilometres from ${previous} to this event's position (missing if either is unknown)`,
+          example: 1_850,
+        },
+        {
+          name: `${base}.${spec.name}_kmh`,
+          type: 'int',
+          description: `Speed in km/h needed to travel from ${previous} to this event's position in the time between them (missing if either is unknown)`,
+          example: 4_200,
+        },
+      );
+    }
     return out;
   }
   return windowsMs.map((ms) => {
@@ -359,6 +418,7 @@ function seriesOf(
     granularityMs,
     eventTypes: types ? new Set(types) : null,
     outcome: spec.outcome,
+    keepsValue: family === 'recency' && of === 'position',
     signature: JSON.stringify([family, spec.key, of ?? null, granularityMs, types, spec.outcome ?? null]),
   };
 }
@@ -405,6 +465,8 @@ export class VelocityModel {
   private readonly extract = new Map<string, Extract>();
   private readonly plan: { counter: CompiledCounter; windowIndex: number[]; includeCurrent: boolean }[];
   private readonly anyIncludeCurrent: boolean;
+  /** Some series keeps positions: the event's own is worked out once per read. */
+  private readonly keepsValues: boolean;
 
   private constructor(
     readonly counters: CompiledCounter[],
@@ -426,6 +488,7 @@ export class VelocityModel {
       includeCurrent: counter.spec.include_current === true,
     }));
     this.anyIncludeCurrent = this.plan.some((p) => p.includeCurrent);
+    this.keepsValues = this.series.some((s) => s.keepsValue);
   }
 
   /**
@@ -585,8 +648,9 @@ export class VelocityModel {
     let value: string | null = null;
     if (series.of) {
       value = (this.extract.get(series.of) as Extract)(n) ?? null;
-      // A distinct count of something the event does not have counts nothing.
-      if (value === null && series.family === 'distinct') return null;
+      // A distinct count of something the event does not have counts nothing; nor does a
+      // position the event does not have move the last known one.
+      if (value === null && (series.family === 'distinct' || series.keepsValue)) return null;
     }
     return { series, entity, atMs, amount: n.amountRef ?? 0, value };
   }
@@ -608,7 +672,8 @@ export class VelocityModel {
     const extra = this.anyIncludeCurrent
       ? this.plan.map((p) => (p.includeCurrent && this.matches(p.counter.series, n, action) ? 1 : 0))
       : NO_EXTRA;
-    return this.fill(slots, n.occurredAt.getTime(), extra, n.amountRef ?? 0);
+    const here = this.keepsValues ? (positionOf(n) ?? null) : null;
+    return this.fill(slots, n.occurredAt.getTime(), extra, n.amountRef ?? 0, here);
   }
 
   /**
@@ -628,6 +693,7 @@ type Fill = (
   atMs: number,
   extra: readonly number[],
   amount: number,
+  here: string | null,
 ) => FeatureSnapshot;
 
 const NO_EXTRA: readonly number[] = [];
@@ -648,6 +714,14 @@ function compileFill(
       );
       // A store says null unless both this event and the previous one had a value.
       if (attributes.length > 2) lines.push(`  if (r.changed !== null) out[${name(2)}] = r.changed;`);
+      if (counter.series.keepsValue) {
+        lines.push(
+          '  if (here !== null && r.previous != null && r.last !== null) {',
+          '    const km = travelKm(r.previous, here);',
+          `    if (km !== null) { out[${name(3)}] = km; out[${name(4)}] = travelKmh(km, atMs - r.last); }`,
+          '  }',
+        );
+      }
     } else {
       const field = spec.aggregate === 'sum' ? 'sums' : 'counts';
       const add = includeCurrent
@@ -662,7 +736,11 @@ function compileFill(
     lines.push('}');
   });
   lines.push('return out;');
-  return new Function('slots', 'atMs', 'extra', 'amount', `let r;\n${lines.join('\n')}`) as Fill;
+  const body = `let r;\n${lines.join('\n')}`;
+  return new Function('travelKm', 'travelKmh', `return (slots, atMs, extra, amount, here) => {\n${body}\n};`)(
+    travelKm,
+    travelKmh,
+  ) as Fill;
 }
 
 // ---------------------------------------------------------------------------------------------

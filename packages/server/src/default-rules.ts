@@ -126,6 +126,43 @@ export const DEFAULT_RULES: Rule[] = [
     challenge: 'id_verification',
   }),
   rule({
+    id: 'rule_default_card_testing',
+    name: 'Card testing',
+    description:
+      'Many declines in the last hour on this card (3) or from this IP (5), or many cards tried from this IP (5): someone testing stolen cards',
+    event_types: ['payment.attempted'],
+    expression:
+      'velocity.card.declined_1h >= 3 || velocity.ip.declined_1h >= 5 || velocity.ip.distinct_cards_1h >= 5',
+    action: 'block',
+  }),
+  rule({
+    id: 'rule_default_shared_device',
+    name: 'Many accounts on one device',
+    description: 'Three or more other accounts used this device in the last 24 hours',
+    event_types: ['account.created', 'login.succeeded', 'payment.attempted', 'payout.requested'],
+    expression: 'velocity.device.distinct_users_24h >= 3',
+    action: 'review',
+  }),
+  rule({
+    id: 'rule_default_changing_details',
+    name: 'Names or account numbers keep changing',
+    description:
+      'Three or more names on this card in 7 days, or three or more bank accounts for this user in 30 days',
+    event_types: ['payment.attempted', 'payout.requested'],
+    expression: 'velocity.card.distinct_names_7d >= 3 || velocity.user.distinct_account_numbers_30d >= 3',
+    action: 'review',
+  }),
+  rule({
+    id: 'rule_default_impossible_travel',
+    name: 'Impossible travel since the last login',
+    description:
+      "Over 500 km from where the user last logged in, faster than 1,000 km/h (needs positions: the device's, or MaxMind City)",
+    event_types: ['login.succeeded', 'payment.attempted', 'payout.requested'],
+    expression: 'user.impossible_travel == true',
+    action: 'challenge',
+    challenge: 'email_verification',
+  }),
+  rule({
     id: 'rule_default_risky_new_account',
     name: 'High score on a day-old account',
     description:

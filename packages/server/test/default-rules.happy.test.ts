@@ -21,6 +21,16 @@ describe('the default rule pack', () => {
     ...patch,
   });
 
+  const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+  const MADRID = { latitude: 40.42, longitude: -3.7 };
+  const login = (user: string, at: string, geolocation: { latitude: number; longitude: number }) => ({
+    id: eventId('login'),
+    type: 'login.succeeded',
+    occurred_at: at,
+    user: { id: user },
+    session: { ip: '198.51.100.50', device_id: `dev_${user}`, geolocation },
+  });
+
   const cases: Record<string, { setup?: () => Promise<void>; hit: object; miss: object; action: string }> = {
     rule_default_trusted_user: {
       setup: async () => {
@@ -88,6 +98,97 @@ describe('the default rule pack', () => {
     rule_default_unverified_payout: {
       hit: payout(),
       miss: payout({ amount: 5_000 }),
+      action: 'challenge',
+    },
+    rule_default_card_testing: {
+      // Three declines on one card in the hour before; a card with none is the near miss.
+      setup: async () => {
+        for (const i of [1, 2, 3]) {
+          const declined = {
+            id: eventId('dec'),
+            type: 'payment.declined',
+            occurred_at: ago(60_000 * (10 - i)),
+            user: { id: 'u_tester' },
+            payment_method: { type: 'card', fingerprint: 'fp_tested' },
+            amount: 100,
+            currency: 'EUR',
+          };
+          expect((await t.post('/v1/events', declined)).statusCode).toBe(200);
+        }
+      },
+      hit: paymentAttempted({
+        user: { id: 'u_tester' },
+        session: { ip: '198.51.100.20', device_id: 'dev_tester' },
+        payment_method: { type: 'card', fingerprint: 'fp_tested' },
+      }),
+      miss: paymentAttempted({
+        user: { id: 'u_tester' },
+        session: { ip: '198.51.100.20', device_id: 'dev_tester' },
+        payment_method: { type: 'card', fingerprint: 'fp_untested' },
+      }),
+      action: 'block',
+    },
+    rule_default_shared_device: {
+      // Three other accounts on one device in the last day.
+      setup: async () => {
+        for (const user of ['u_farm_1', 'u_farm_2', 'u_farm_3']) {
+          const signup = {
+            id: eventId('acc'),
+            type: 'account.created',
+            occurred_at: ago(3_600_000),
+            user: { id: user },
+            session: { ip: '198.51.100.30', device_id: 'dev_farm' },
+          };
+          expect((await t.post('/v1/events', signup)).statusCode).toBe(200);
+        }
+      },
+      hit: paymentAttempted({
+        user: { id: 'u_farm_4' },
+        session: { ip: '198.51.100.31', device_id: 'dev_farm' },
+        payment_method: { type: 'card', fingerprint: 'fp_farm' },
+      }),
+      miss: paymentAttempted({
+        user: { id: 'u_farm_4' },
+        session: { ip: '198.51.100.31', device_id: 'dev_farm_other' },
+        payment_method: { type: 'card', fingerprint: 'fp_farm' },
+      }),
+      action: 'review',
+    },
+    rule_default_changing_details: {
+      // One card, three names in the week.
+      setup: async () => {
+        for (const name of ['Ann Archer', 'Bob Baker', 'Cid Carter']) {
+          const payment = paymentAttempted({
+            occurred_at: ago(86_400_000),
+            user: { id: 'u_names' },
+            session: { ip: '198.51.100.40', device_id: 'dev_names' },
+            payment_method: { type: 'card', fingerprint: 'fp_names' },
+            billing_address: { name, line1: 'Calle Mayor 1', city: 'Madrid', country: 'ES' },
+          });
+          expect((await t.post('/v1/events', payment)).statusCode).toBe(200);
+        }
+      },
+      hit: paymentAttempted({
+        user: { id: 'u_names' },
+        session: { ip: '198.51.100.40', device_id: 'dev_names' },
+        payment_method: { type: 'card', fingerprint: 'fp_names' },
+      }),
+      miss: paymentAttempted({
+        user: { id: 'u_names' },
+        session: { ip: '198.51.100.40', device_id: 'dev_names' },
+        payment_method: { type: 'card', fingerprint: 'fp_one_name' },
+      }),
+      action: 'review',
+    },
+    rule_default_impossible_travel: {
+      // Logged in from Madrid half an hour ago: Tokyo now is impossible, Toledo (70 km) is not.
+      setup: async () => {
+        for (const user of ['u_traveller', 'u_homebody']) {
+          expect((await t.post('/v1/events', login(user, ago(1_800_000), MADRID))).statusCode).toBe(200);
+        }
+      },
+      hit: login('u_traveller', ago(1000), { latitude: 35.68, longitude: 139.69 }),
+      miss: login('u_homebody', ago(1000), { latitude: 39.86, longitude: -4.02 }),
       action: 'challenge',
     },
     rule_default_risky_new_account: {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createServices } from '../src/services.js';
-import { paymentAttempted, pgliteBackend, postgresBackend, useTestApp } from './harness.js';
+import { eventId, paymentAttempted, pgliteBackend, postgresBackend, useTestApp } from './harness.js';
 import { mmdbDouble, writeMmdb } from './support/mmdb-writer.js';
 
 /**
@@ -253,10 +253,12 @@ describe("the user's own history: a new country, an unusual hour", () => {
 
   it('compares the IP country and the hour with what the user did before', async () => {
     const day = 86_400_000;
-    const start = Date.parse('2026-10-20T10:15:00Z');
+    // After the clocks went back: London's local hour is the UTC hour (the hour counted is the
+    // local one, from the IP's country when no City database gives the zone).
+    const start = Date.parse('2026-11-02T10:15:00Z');
     const event = (at: number, ip: string) =>
       paymentAttempted({ occurred_at: new Date(at).toISOString(), user: { id: 'hist_u' }, session: { ip } });
-    // Twelve days of payments from Britain at 10:15 UTC.
+    // Twelve days of payments from Britain at 10:15.
     for (let d = 0; d < 12; d++) {
       const response = await t.post('/v1/events', event(start + d * day, '81.2.69.142'));
       expect(response.statusCode, response.body).toBe(200);
@@ -264,10 +266,11 @@ describe("the user's own history: a new country, an unusual hour", () => {
     const first = await t.post('/v1/events', event(start - day, '81.2.69.142'));
     expect(first.statusCode).toBe(200);
 
-    // Then one from Germany at 03:15 UTC.
+    // Then one from Germany at 03:15 UTC, 04:15 in Germany.
     const odd = await t.post('/v1/events', event(start + 12 * day - 7 * 3_600_000, '2a00:1450:4001::1'));
     const unusual = await t.snapshot(odd.json().decision.decision_id);
     expect(unusual['ip.country']).toBe('DE');
+    expect(unusual['ip.local_hour']).toBe(4);
     expect(unusual['user.ip_country_new']).toBe(true);
     expect(unusual['user.hour_share_30d']).toBe(0);
     expect(unusual['user.hour_unusual']).toBe(true);
@@ -276,7 +279,7 @@ describe("the user's own history: a new country, an unusual hour", () => {
     const habit = await t.snapshot(usual.json().decision.decision_id);
     expect(habit['user.ip_country_new']).toBe(false);
     expect(habit['user.hour_unusual']).toBe(false);
-    // 13 of the user's 14 earlier events, all within 30 days, were at 10:xx UTC.
+    // 13 of the user's 14 earlier events, all within 30 days, were at 10:xx London time.
     expect(habit['user.hour_share_30d']).toBeCloseTo(13 / 14, 5);
 
     // A user Warden has never seen: nothing to compare with.
@@ -287,6 +290,63 @@ describe("the user's own history: a new country, an unusual hour", () => {
     const fresh = await t.snapshot(stranger.json().decision.decision_id);
     expect(fresh['user.ip_country_new']).toBeUndefined();
     expect(fresh['user.hour_unusual']).toBeUndefined();
+  });
+});
+
+describe('the document and VAT countries', () => {
+  const t = useTestApp(pgliteBackend);
+
+  it("compares the event's countries with the user's identity document, newest passed one first", async () => {
+    const verification = (at: string, status: string, document_country?: string) => ({
+      id: eventId('ver'),
+      type: 'verification.completed',
+      occurred_at: at,
+      user: { id: 'doc_u' },
+      verification: { kind: 'identity', status, provider: 'stripe_identity', document_country },
+    });
+    for (const v of [
+      verification('2026-11-01T10:00:00Z', 'passed', 'fr'),
+      // A failed check names a country too, but says nothing true about the user.
+      verification('2026-11-02T10:00:00Z', 'failed', 'NG'),
+    ]) {
+      expect((await t.post('/v1/events', v)).statusCode).toBe(200);
+    }
+    const payment = await t.post('/v1/events', paymentAttempted({ user: { id: 'doc_u' } }));
+    const features = await t.snapshot(payment.json().decision.decision_id);
+    expect(features['user.document_country']).toBe('FR');
+    expect(features['place.billing_matches_document_country']).toBe(false);
+    expect(features['place.card_matches_document_country']).toBe(false);
+    // ES billing and card, FR document (the test IP is a documentation address: no country).
+    expect(features['place.distinct_countries']).toBe(2);
+
+    const other = await t.post('/v1/events', paymentAttempted({ user: { id: 'doc_none' } }));
+    const none = await t.snapshot(other.json().decision.decision_id);
+    expect(none['user.document_country']).toBeUndefined();
+    expect(none['place.billing_matches_document_country']).toBeUndefined();
+  });
+
+  it("checks a business user's VAT number and compares its country with the billing country", async () => {
+    const business = (vat_number: string) =>
+      paymentAttempted({ user: { id: 'vat_u', type: 'business', business_name: 'Envíos SL', vat_number } });
+    const good = await t.snapshot(
+      (await t.post('/v1/events', business('ES B-1234567-4'))).json().decision.decision_id,
+    );
+    expect(good['user.vat_format_valid']).toBe(true);
+    expect(good['user.vat_country']).toBe('ES');
+    expect(good['place.billing_matches_vat_country']).toBe(true);
+    const foreign = await t.snapshot(
+      (await t.post('/v1/events', business('DE136695976'))).json().decision.decision_id,
+    );
+    expect(foreign['place.billing_matches_vat_country']).toBe(false);
+    const bad = await t.snapshot(
+      (await t.post('/v1/events', business('ESB12345675'))).json().decision.decision_id,
+    );
+    expect(bad['user.vat_format_valid']).toBe(false);
+    expect(bad['user.vat_country']).toBeUndefined();
+    // Not a VAT number at all: refused at the edge, nothing stored.
+    const refused = await t.post('/v1/events', business('12'));
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json().error.field).toContain('vat_number');
   });
 });
 

@@ -154,8 +154,14 @@ describe.each(BACKENDS)('events API on $name', (backend) => {
       last4: '4444',
       brand: 'mastercard',
     };
-    await post(paymentAttempted({ user: { id: 'ring_a', email: 'a@ring.example' }, payment_method: card }));
-    await post(paymentAttempted({ user: { id: 'ring_b', email: 'b@ring.example' }, payment_method: card }));
+    // One device and one IP for both: a ring.
+    const session = { ip: '203.0.113.7', user_agent: 'Mozilla/5.0', device_id: 'dev_abc' };
+    await post(
+      paymentAttempted({ user: { id: 'ring_a', email: 'a@ring.example' }, payment_method: card, session }),
+    );
+    await post(
+      paymentAttempted({ user: { id: 'ring_b', email: 'b@ring.example' }, payment_method: card, session }),
+    );
     await post({
       id: eventId(),
       type: 'verification.completed',

@@ -172,7 +172,14 @@ let counter = 0;
 /** A unique event id for this test process. */
 export const eventId = (prefix = 'evt') => `${prefix}_${process.pid}_${Date.now()}_${counter++}`;
 
+/**
+ * A payment by `user_1` on device `dev_abc`, or by the user the overrides name on a device of its
+ * own (`dev_<user id>`): one device shared by many users is what the default pack's shared-device
+ * rule reviews, and tests about something else should not trip it.
+ */
 export function paymentAttempted(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const userId = (overrides.user as { id?: unknown } | undefined)?.id;
+  const deviceId = typeof userId === 'string' && userId !== 'user_1' ? `dev_${userId}` : 'dev_abc';
   return {
     id: eventId('pay'),
     type: 'payment.attempted',
@@ -186,7 +193,7 @@ export function paymentAttempted(overrides: Record<string, unknown> = {}): Recor
       last_name: 'López',
       created_at: '2026-01-10T10:00:00Z',
     },
-    session: { ip: '203.0.113.7', user_agent: 'Mozilla/5.0', device_id: 'dev_abc' },
+    session: { ip: '203.0.113.7', user_agent: 'Mozilla/5.0', device_id: deviceId },
     payment_method: {
       type: 'card',
       fingerprint: 'fp_card_1',

@@ -46,6 +46,7 @@ function model(): { series: SeriesDef[] } {
       }),
       spec({ name: 'users', aggregate: 'distinct', of: 'user', windows: ['1h', '24h', 'all'] }),
       spec({ name: 'seen', aggregate: 'recency', of: 'user', windows: [] }),
+      spec({ name: 'place', aggregate: 'recency', of: 'position', windows: [] }),
     ].map((s) => ({ spec: s, source: 'api' as const })),
   );
   if (!compiled.ok) throw new Error(JSON.stringify(compiled.problems));
@@ -82,14 +83,24 @@ function reference(written: SeriesWrite[], read: SeriesRead): SeriesReading {
     for (const x of mine) if (!newest || x.atMs >= newest.atMs) newest = x;
     const value = newest?.value ?? null;
     out.changed = read.value !== null && value !== null ? read.value !== value : null;
+    if (s.keepsValue) out.previous = value;
   }
   return out;
 }
 
-const trim = (r: SeriesReading, family: string): Partial<SeriesReading> =>
-  family === 'recency'
-    ? { first: r.first, last: r.last, changed: r.changed }
-    : { counts: r.counts, sums: family === 'sum' ? r.sums : [] };
+const trim = (r: SeriesReading, s: SeriesDef): Partial<SeriesReading> =>
+  s.family === 'recency'
+    ? {
+        first: r.first,
+        last: r.last,
+        changed: r.changed,
+        ...(s.keepsValue ? { previous: r.previous ?? null } : {}),
+      }
+    : { counts: r.counts, sums: s.family === 'sum' ? r.sums : [] };
+
+/** A position as positionOf writes it, one per user. */
+const placeOf = (user: string) =>
+  `${(40 + user.length / 10).toFixed(2)},-3.${user.slice(1).padStart(2, '0')}`;
 
 interface StoreCase {
   name: string;
@@ -99,6 +110,8 @@ interface StoreCase {
 let redis: Redis | null = null;
 const prefix = `warden_test_${randomBytes(4).toString('hex')}:`;
 const keyring = new Keyring(randomBytes(32));
+// A data key, so kept values (positions) can be encrypted as the server does.
+keyring.load([keyring.newDataKey('dk_test')]);
 
 const STORES: StoreCase[] = [
   { name: 'memory', make: async () => new MemoryVelocityStore() },
@@ -137,11 +150,12 @@ describe.each(STORES)('velocity store conformance: $name', ({ make }) => {
         const atMs = random() < 0.2 ? clock - Math.floor(random() * 10 * MIN) : clock;
         const entity = entities[Math.floor(random() * entities.length)] as string;
         const user = users[Math.floor(random() * users.length)] as string;
+        const valueFor = (s: SeriesDef) => (s.keepsValue ? placeOf(user) : user);
         const reads: SeriesRead[] = series.map((s) => ({
           series: s,
           entity,
           atMs,
-          value: s.family === 'recency' ? user : null,
+          value: s.family === 'recency' ? valueFor(s) : null,
         }));
         const writes: SeriesWrite[] = series
           .filter(() => random() < 0.8)
@@ -150,12 +164,12 @@ describe.each(STORES)('velocity store conformance: $name', ({ make }) => {
             entity,
             atMs,
             amount: Math.floor(random() * 10_000),
-            value: s.family === 'sum' ? null : user,
+            value: s.family === 'sum' ? null : valueFor(s),
           }));
         const [readings] = await store.run([{ reads, writes }]);
         reads.forEach((read, i) => {
-          const expected = trim(reference(written, read), read.series.family);
-          const got = trim((readings as SeriesReading[])[i] as SeriesReading, read.series.family);
+          const expected = trim(reference(written, read), read.series);
+          const got = trim((readings as SeriesReading[])[i] as SeriesReading, read.series);
           if (JSON.stringify(got) !== JSON.stringify(expected)) mismatches++;
           expect(got, `step ${step} ${read.series.family}`).toEqual(expected);
         });
@@ -165,6 +179,36 @@ describe.each(STORES)('velocity store conformance: $name', ({ make }) => {
       await store.close();
     },
   );
+
+  it('keeps the newest position of a position series, later ones winning over earlier ones', async () => {
+    const store = await make();
+    const { series } = model();
+    const place = series.find((s) => s.keepsValue) as SeriesDef;
+    const t = Date.UTC(2026, 4, 1);
+    const write = (atMs: number, value: string): VelocityOp => ({
+      reads: [],
+      writes: [{ series: place, entity: 'u9', atMs, amount: 0, value }],
+    });
+    await store.run([
+      write(t, '40.42,-3.70'),
+      write(t + HOUR, '48.86,2.35'),
+      write(t + 30 * MIN, '51.51,-0.13'),
+    ]);
+    const [[reading]] = (await store.run([
+      { reads: [{ series: place, entity: 'u9', atMs: t + 2 * HOUR, value: '40.42,-3.70' }], writes: [] },
+    ])) as [[SeriesReading]];
+    expect(reading.previous).toBe('48.86,2.35');
+    expect(reading.last).toBe(t + HOUR);
+    expect(reading.changed).toBe(true);
+    if (store instanceof RedisVelocityStore) {
+      // Redis holds the position encrypted, never in the clear.
+      const keys = await store.redis.keys(`${store.prefix}*`);
+      const held = (await Promise.all(keys.map((k) => store.redis.hgetall(k)))).map((h) => JSON.stringify(h));
+      expect(held.join(' ')).not.toMatch(/48\.86|40\.42|51\.51/);
+      expect(held.join(' ')).toMatch(/"p":"v1\./);
+    }
+    await store.close();
+  });
 
   it('counts (t − W, t] exactly at one-second granularity, and to the bucket at one minute', async () => {
     const store = await make();

@@ -124,6 +124,8 @@ export class LiveState {
   private entryFollower = new SeqFollower();
   private readonly factFollower = new SeqFollower();
   private readonly facts = new Map<string, Map<VerificationKind, FactCell>>();
+  /** Per user, the document country of the newest passed identity verification that named one. */
+  private readonly documents = new Map<string, { country: string; at: number }>();
   private readonly poller: Poller;
   /** Told when counters change, so new memory series can be filled from the event log. */
   onVelocityChange: ((model: VelocityModel) => void) | null = null;
@@ -190,7 +192,7 @@ export class LiveState {
     if (!cells) return null;
     const verifications: UserFacts['verifications'] = {};
     for (const [kind, cell] of cells) verifications[kind] = cell.status;
-    return { verifications };
+    return { verifications, documentCountry: this.documents.get(userId as string)?.country ?? null };
   }
 
   /** Loads everything; says how many list entries it holds and how long that took. */
@@ -220,12 +222,7 @@ export class LiveState {
   /** Applies a verification this node just stored, before the next refresh would. */
   observe(event: Event): void {
     if (event.type === 'verification.completed' && event.user && event.verification) {
-      this.setFact(
-        event.user.id,
-        event.verification.kind as VerificationKind,
-        event.verification.status,
-        Date.parse(event.occurred_at),
-      );
+      this.setFact(event.user.id, event.verification, Date.parse(event.occurred_at));
     }
   }
 
@@ -339,20 +336,21 @@ export class LiveState {
         if (!row.user_id) return;
         const event = JSON.parse(this.keyring.decrypt(row.payload, 'events.payload')) as Event;
         if (event.verification) {
-          const at = new Date(row.occurred_at).getTime();
-          this.setFact(
-            row.user_id,
-            event.verification.kind as VerificationKind,
-            event.verification.status,
-            at,
-          );
+          this.setFact(row.user_id, event.verification, new Date(row.occurred_at).getTime());
         }
       },
     );
   }
 
   /** The newest verification by event time wins, so re-reading old rows changes nothing. */
-  private setFact(userId: string, kind: VerificationKind, status: VerificationStatus, at: number): void {
+  private setFact(userId: string, verification: NonNullable<Event['verification']>, at: number): void {
+    const kind = verification.kind as VerificationKind;
+    const status = verification.status as VerificationStatus;
+    const country = verification.document_country?.toUpperCase();
+    if (kind === 'identity' && status === 'passed' && country) {
+      const known = this.documents.get(userId);
+      if (!known || at >= known.at) this.documents.set(userId, { country, at });
+    }
     let cells = this.facts.get(userId);
     if (!cells) {
       cells = new Map();

@@ -7,6 +7,7 @@ export class Poller {
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
   private again: Promise<void> | null = null;
+  private stopped = false;
 
   constructor(
     private readonly readOnce: () => Promise<void>,
@@ -15,6 +16,8 @@ export class Poller {
 
   /** Reads again, including everything committed before the call. */
   refresh(): Promise<void> {
+    // Once stopped, storage may be closing: nothing more is read.
+    if (this.stopped) return Promise.resolve();
     if (this.refreshing) {
       this.again ??= this.refreshing
         .catch(() => {})
@@ -37,11 +40,18 @@ export class Poller {
     this.timer.unref();
   }
 
-  /** Stops, once a pass under way has finished (before storage closes). */
+  /**
+   * Stops, once every pass under way or promised has finished (before storage closes). The pass
+   * a waiting caller was promised may start just as the one before it ends, so this waits until
+   * neither is left, and no pass starts after it.
+   */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.refreshing?.catch(() => {});
-    await this.again?.catch(() => {});
+    while (this.refreshing || this.again) {
+      await this.refreshing?.catch(() => {});
+      await this.again?.catch(() => {});
+    }
   }
 }

@@ -265,6 +265,7 @@ class RecencySeries {
     out.first = this.first;
     out.last = this.newestMs;
     out.changed = read.value !== null && this.value !== null ? read.value !== this.value : null;
+    if (read.series.keepsValue) out.previous = this.value;
   }
 }
 

@@ -6,6 +6,8 @@ import { idleAfterMs, LATE_TOLERANCE_MS } from './memory-store.js';
 import type { VelocityOp, VelocityStore } from './store.js';
 
 const DAY_MS = 86_400_000;
+/** What a kept value (a position) is encrypted for: it is personal data. */
+const VALUE_CONTEXT = 'velocity.value';
 
 /**
  * The script that does a run's work inside Redis, so that each operation's reads and writes happen
@@ -22,7 +24,8 @@ const DAY_MS = 86_400_000;
  * then the base that totals before it read as, and writes older than it are outside every window
  * and dropped (as in memory-store.ts). A distinct series is a sorted set of value hashes scored
  * by the last time seen; a recency series is a hash of f (first time), l (last time) and v (the
- * hash of the newest event's value, '' for none). A write with a once token counts only if the
+ * hash of the newest event's value, '' for none), and for a series that keeps its value
+ * (positions) p, the newest value encrypted with the keyring: Redis never holds it in the clear. A write with a once token counts only if the
  * token's hash is new to the series' set of tokens (a set beside the series, same hash tag).
  *
  * The script's time goes to redis.call and to Lua itself, so it does as little of both as it can:
@@ -170,11 +173,11 @@ local function addSum(key, b, amount)
 end
 
 -- Recency fields read or written in this run (rf false when the series is empty).
-local rf, rl, rv = {}, {}, {}
+local rf, rl, rv, rp = {}, {}, {}, {}
 local function recency(key)
-  local h = call('HMGET', key, 'f', 'l', 'v')
+  local h = call('HMGET', key, 'f', 'l', 'v', 'p')
   local f = tonumber(h[1]) or false
-  rf[key], rl[key], rv[key] = f, tonumber(h[2]) or false, h[3] or ''
+  rf[key], rl[key], rv[key], rp[key] = f, tonumber(h[2]) or false, h[3] or '', h[4] or false
   return f
 end
 
@@ -185,13 +188,14 @@ local dempty = {}
 local A = cmsgpack.unpack(ARGV[1])
 local i = 2
 -- The series: family (1 sum, 2 distinct, 3 recency), granularity, retention + late tolerance
--- (0 when unbounded), PEXPIRE ms, then the windows (0 is all time). miss: how many reads in a row
+-- (0 when unbounded), PEXPIRE ms, 1 when a recency series keeps its value (else 0), then the
+-- windows (0 is all time). miss: how many reads in a row
 -- found the series empty.
 local series = {}
 for si = 1, A[1] do
-  local s = { family = A[i], g = A[i + 1], keep = A[i + 2], idle = fmt('%d', A[i + 3]), w = {}, miss = 0 }
-  local nw = A[i + 4]
-  i = i + 5
+  local s = { family = A[i], g = A[i + 1], keep = A[i + 2], idle = fmt('%d', A[i + 3]), kv = A[i + 4] == 1, w = {}, miss = 0 }
+  local nw = A[i + 5]
+  i = i + 6
   for j = 1, nw do
     s.w[j] = A[i]
     i = i + 1
@@ -241,7 +245,7 @@ for _ = 1, A[1] do
       elseif f == 2 then
         dempty[key] = true
       else
-        rf[key], rl[key], rv[key] = false, false, ''
+        rf[key], rl[key], rv[key], rp[key] = false, false, '', false
       end
     end
   end
@@ -328,6 +332,10 @@ for _ = 1, A[1] do
         out[n], out[n + 1] = rfk, rl[key]
         if value and v ~= '' then out[n + 2] = (v ~= value) and 1 or 0 else out[n + 2] = false end
         n = n + 2
+        if s.kv then
+          n = n + 1
+          out[n] = rp[key]
+        end
       else
         s.miss = s.miss + 1
         out[n] = false
@@ -338,9 +346,15 @@ for _ = 1, A[1] do
     local k = A[i]
     local at = base + A[i + 1]
     local x = A[i + 2]
-    local o = A[i + 3]
     local key = KEYS[k]
     local s = keyseries[k]
+    -- A series that keeps its value sends it (encrypted) after the hash.
+    local p = false
+    if s.kv then
+      p = A[i + 3]
+      i = i + 1
+    end
+    local o = A[i + 3]
     local f = s.family
     if o then
       -- Counted once per series: a token seen before means this write was already counted.
@@ -373,9 +387,10 @@ for _ = 1, A[1] do
       if rfk == nil then rfk = recency(key) end
       if not rfk then
         local ats = fmt('%d', at)
-        call('HSET', key, 'f', ats, 'l', ats, 'v', value)
+        if p then call('HSET', key, 'f', ats, 'l', ats, 'v', value, 'p', p)
+        else call('HSET', key, 'f', ats, 'l', ats, 'v', value) end
         call('PEXPIRE', key, s.idle)
-        rf[key], rl[key], rv[key] = at, at, value
+        rf[key], rl[key], rv[key], rp[key] = at, at, value, p
       else
         local l = rl[key]
         if at < rfk then
@@ -383,8 +398,10 @@ for _ = 1, A[1] do
           rf[key] = at
         end
         if at >= l then
-          call('HSET', key, 'l', fmt('%d', at), 'v', value)
+          if p then call('HSET', key, 'l', fmt('%d', at), 'v', value, 'p', p)
+          else call('HSET', key, 'l', fmt('%d', at), 'v', value) end
           rl[key], rv[key] = at, value
+          if p then rp[key] = p end
           if floor(l / DAY) ~= floor(at / DAY) then call('PEXPIRE', key, s.idle) end
         end
       end
@@ -474,7 +491,7 @@ class Packer {
 }
 
 /** Reads the script's answer: one MessagePack array of numbers and false (null). */
-function unpackReply(buf: Buffer): (number | null)[] {
+function unpackReply(buf: Buffer): (number | string | null)[] {
   let pos = 0;
   const head = buf[pos++] as number;
   let count: number;
@@ -487,13 +504,31 @@ function unpackReply(buf: Buffer): (number | null)[] {
     pos += 4;
   } else if (head === 0x80) count = 0;
   else throw new Error(`Unexpected velocity reply (0x${head.toString(16)})`);
-  const out: (number | null)[] = new Array(count);
+  const out: (number | string | null)[] = new Array(count);
+  const text = (length: number) => {
+    const value = buf.toString('utf8', pos, pos + length);
+    pos += length;
+    return value;
+  };
   for (let i = 0; i < count; i++) {
     const t = buf[pos++] as number;
     if (t < 0x80) out[i] = t;
     else if (t >= 0xe0) out[i] = t - 0x100;
+    else if (t >= 0xa0 && t <= 0xbf) out[i] = text(t & 0x1f);
     else {
       switch (t) {
+        case 0xd9:
+          pos += 1;
+          out[i] = text(buf[pos - 1] as number);
+          break;
+        case 0xda:
+          pos += 2;
+          out[i] = text(buf.readUInt16BE(pos - 2));
+          break;
+        case 0xdb:
+          pos += 4;
+          out[i] = text(buf.readUInt32BE(pos - 4));
+          break;
         case 0xc2:
         case 0xc0:
           out[i] = null;
@@ -682,6 +717,8 @@ export class RedisVelocityStore implements VelocityStore {
         body.num(write.atMs - base);
         if (s.family === 'sum') body.num(write.amount);
         else body.str(this.hashOf(write.value));
+        if (s.keepsValue)
+          body.str(write.value === null ? null : this.keyring.encrypt(write.value, VALUE_CONTEXT));
         if (write.once === undefined) body.str(null);
         else {
           body.num(index(s, write.entity, true));
@@ -696,6 +733,7 @@ export class RedisVelocityStore implements VelocityStore {
       head.num(s.granularityMs);
       head.num(Number.isFinite(s.retentionMs) ? s.retentionMs + LATE_TOLERANCE_MS : 0);
       head.num(idleAfterMs(s) + DAY_MS);
+      head.num(s.keepsValue ? 1 : 0);
       head.num(s.windowsMs.length);
       for (const w of s.windowsMs) head.num(w === Number.POSITIVE_INFINITY ? 0 : w);
     }
@@ -716,7 +754,7 @@ export class RedisVelocityStore implements VelocityStore {
    * the calls after it, already on their way, cannot find Redis without it: a restarted Redis
    * would otherwise refuse the first and run the rest.
    */
-  private send(ops: VelocityOp[], first: boolean): Promise<(number | null)[]> {
+  private send(ops: VelocityOp[], first: boolean): Promise<(number | string | null)[]> {
     const { keys, head, body } = this.encode(ops);
     const call = first
       ? this.binary.evalBuffer(SCRIPT, keys.length, keys, head, body)
@@ -725,7 +763,7 @@ export class RedisVelocityStore implements VelocityStore {
   }
 
   /** A run of one call: EVALSHA, loading the script when Redis has lost it. */
-  private async sendOne(ops: VelocityOp[]): Promise<(number | null)[]> {
+  private async sendOne(ops: VelocityOp[]): Promise<(number | string | null)[]> {
     const { keys, head, body } = this.encode(ops);
     try {
       return unpackReply(await this.binary.evalshaBuffer(SHA, keys.length, keys, head, body));
@@ -738,8 +776,8 @@ export class RedisVelocityStore implements VelocityStore {
 
   async run(ops: VelocityOp[]): Promise<SeriesReading[][]> {
     if (!ops.some((op) => op.reads.length > 0 || op.writes.length > 0)) return ops.map(() => []);
-    if (ops.length <= CHUNK) return decodeAll(ops, await this.sendOne(ops));
-    const pending: Promise<(number | null)[]>[] = [];
+    if (ops.length <= CHUNK) return decodeAll(ops, await this.sendOne(ops), this.keyring);
+    const pending: Promise<(number | string | null)[]>[] = [];
     for (let from = 0; from < ops.length; from += CHUNK) {
       const call = this.send(ops.slice(from, from + CHUNK), from === 0);
       // Awaited in order below: a later call failing while an earlier one is awaited must not
@@ -750,7 +788,11 @@ export class RedisVelocityStore implements VelocityStore {
     const out: SeriesReading[][] = [];
     for (let c = 0; c < pending.length; c++) {
       const chunk = ops.slice(c * CHUNK, (c + 1) * CHUNK);
-      for (const readings of decodeAll(chunk, await (pending[c] as Promise<(number | null)[]>)))
+      for (const readings of decodeAll(
+        chunk,
+        await (pending[c] as Promise<(number | string | null)[]>),
+        this.keyring,
+      ))
         out.push(readings);
     }
     return out;
@@ -803,7 +845,11 @@ export class RedisVelocityStore implements VelocityStore {
 }
 
 /** Turns one call's answer into readings, one per read of each operation, in order. */
-function decodeAll(ops: VelocityOp[], reply: (number | null)[]): SeriesReading[][] {
+function decodeAll(
+  ops: VelocityOp[],
+  reply: (number | string | null)[],
+  keyring: Keyring,
+): SeriesReading[][] {
   let at = 0;
   const out: SeriesReading[][] = new Array(ops.length);
   for (let o = 0; o < ops.length; o++) {
@@ -839,6 +885,11 @@ function decodeAll(ops: VelocityOp[], reply: (number | null)[]): SeriesReading[]
           changed: changed === null || changed === undefined ? null : changed === 1,
         };
         at += 3;
+        if (s.keepsValue) {
+          const kept = reply[at++];
+          (readings[r] as SeriesReading).previous =
+            typeof kept === 'string' ? keyring.decrypt(kept, VALUE_CONTEXT) : null;
+        }
       }
     }
     out[o] = readings;

@@ -817,7 +817,7 @@ async function insertDecisions(
         String(shape.score),
         o.riskLevel,
         shape.reasons,
-        sealSnapshot(services.keyring, shape.features),
+        sealSnapshot(services.keyring, shape.features, services.live.snapshots.current),
         shape.matched,
         shape.tags,
         shape.ruleErrors,
@@ -953,7 +953,7 @@ async function profileReplay(
       const a = process.hrtime.bigint();
       const bytes = services.keyring.decryptBytes(row.snapshot, SNAPSHOT_CONTEXT);
       const b = process.hrtime.bigint();
-      const features = decodeSnapshot(bytes);
+      const features = decodeSnapshot(bytes, services.live.snapshots);
       const c = process.hrtime.bigint();
       decideFromSnapshot(row.event_type, features, row.score, {
         ruleset,
@@ -1139,7 +1139,10 @@ async function goalBacktest(): Promise<void> {
     const snapshotBytes = pool.reduce((sum, s) => sum + s.json.length, 0) / pool.length;
     const sample = pool.slice(0, 1000);
     const encryptedBytes =
-      sample.reduce((sum, s) => sum + sealSnapshot(services.keyring, s.features).length, 0) / sample.length;
+      sample.reduce(
+        (sum, s) => sum + sealSnapshot(services.keyring, s.features, services.live.snapshots.current).length,
+        0,
+      ) / sample.length;
     log(
       `${int(SNAPSHOT_POOL)} distinct snapshots (${snapshotBytes.toFixed(0)} bytes of JSON, ${int(encryptedBytes)} ` +
         `encrypted) decided by the live ruleset v${live?.version ?? '?'} in ` +

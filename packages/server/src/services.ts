@@ -31,6 +31,7 @@ import { LiveState } from './use-cases/live-state.js';
 import { Queries } from './use-cases/queries.js';
 import { RateLimits } from './use-cases/rate-limits.js';
 import { Rules } from './use-cases/rules.js';
+import { SnapshotSchemas } from './use-cases/snapshot-schemas.js';
 import { MemoryVelocityStore } from './velocity/memory-store.js';
 import { RedisVelocityStore } from './velocity/redis-store.js';
 import { Velocity } from './velocity/velocity.js';
@@ -106,10 +107,13 @@ export async function createServices(
     const enrichment = new EnrichmentDataService(db, audit, clock, rates, onError);
     await enrichment.refresh();
     enrichment.startPolling(config.stateRefreshMs);
-    const live = new LiveState(db, keyring, onError, {
-      counters: config.counters ?? [],
-      derived: config.derivedFeatures ?? [],
-    });
+    const live = new LiveState(
+      db,
+      keyring,
+      onError,
+      { counters: config.counters ?? [], derived: config.derivedFeatures ?? [] },
+      new SnapshotSchemas(db, clock),
+    );
     const lists = new Lists(db, live, keyring, audit, clock);
     const rules = new Rules(db, live, audit, clock, ids);
     await live.load();

@@ -138,7 +138,7 @@ export async function startTestApp(backend: Backend, overrides: Partial<Config> 
         .where('id', '=', decisionId)
         .executeTakeFirstOrThrow();
       if (!row.snapshot) throw new Error(`Decision ${decisionId} has no snapshot`);
-      return openSnapshot(services.keyring, row.snapshot);
+      return services.live.snapshots.open(services.keyring, row.snapshot);
     },
     async close() {
       await app.close();

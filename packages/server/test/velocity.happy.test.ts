@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createServices } from '../src/services.js';
-import { openSnapshot } from '../src/snapshot-codec.js';
 import { eventId, masterKey, paymentAttempted, pgliteBackend, useTestApp } from './harness.js';
 
 /**
@@ -219,7 +218,7 @@ describe('memory counters survive a restart: rebuilt from the event log', () => 
           .select('snapshot')
           .where('id', '=', ack.decision?.decision_id ?? '')
           .executeTakeFirstOrThrow();
-        const snapshot = openSnapshot(second.keyring, row.snapshot as string);
+        const snapshot = await second.live.snapshots.open(second.keyring, row.snapshot as string);
         expect(snapshot['velocity.card.attempts_1h']).toBe(4);
         expect(snapshot['velocity.card.distinct_users_24h']).toBe(4);
       } finally {

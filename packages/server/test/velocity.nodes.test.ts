@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createServices, type Services } from '../src/services.js';
-import { openSnapshot } from '../src/snapshot-codec.js';
 import { paymentAttempted, pgliteBackend, postgresBackend } from './harness.js';
 
 /**
@@ -30,7 +29,7 @@ describe('velocity across two nodes sharing PostgreSQL and Redis', () => {
       .select('snapshot')
       .where('id', '=', decisionId)
       .executeTakeFirstOrThrow();
-    const snapshot = openSnapshot(services.keyring, row.snapshot as string);
+    const snapshot = await services.live.snapshots.open(services.keyring, row.snapshot as string);
     return Object.fromEntries(
       Object.entries(snapshot).filter(([k]) => k.startsWith('velocity.') && !k.includes('seconds_since')),
     );

@@ -201,6 +201,21 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+  '0006_snapshot_schemas': {
+    async up(db: Kysely<unknown>) {
+      // The attribute names a snapshot's values are stored in the order of (see snapshot-codec.ts).
+      await runStatements(
+        db,
+        `
+        create table snapshot_schemas (
+          id text primary key,
+          names text not null,
+          created_at timestamptz not null
+        )
+      `,
+      );
+    },
+  },
 };
 
 class CodeMigrationProvider implements MigrationProvider {

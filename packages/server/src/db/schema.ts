@@ -159,7 +159,15 @@ export interface EnrichmentDataTable {
   imported_at: Date;
 }
 
+export interface SnapshotSchemasTable {
+  id: string;
+  /** JSON array of attribute names. */
+  names: string;
+  created_at: Date;
+}
+
 export interface Database {
+  snapshot_schemas: SnapshotSchemasTable;
   enrichment_data: EnrichmentDataTable;
   velocity_definitions: VelocityDefinitionsTable;
   rulesets: RulesetsTable;

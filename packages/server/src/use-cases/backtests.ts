@@ -125,6 +125,8 @@ export class Backtests {
   ): Promise<BacktestReport> {
     const started = performance.now();
     const labels = await loadLabels(this.db, this.keyring);
+    const schemas = this.live.snapshots;
+    await schemas.loadAll();
     const before: Record<string, number> = {};
     const after: Record<string, number> = {};
     const changes = new Map<string, Tally>();
@@ -176,7 +178,7 @@ export class Backtests {
           continue;
         }
         decisions++;
-        const features = openSnapshot(this.keyring, row.snapshot);
+        const features = openSnapshot(this.keyring, row.snapshot, schemas);
         const outcome = decideFromSnapshot(row.event_type, features, row.score, {
           ruleset,
           lists: this.live.listsView,

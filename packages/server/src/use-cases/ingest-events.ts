@@ -207,7 +207,7 @@ export class EventIngestor {
       score: outcome.score,
       risk_level: outcome.riskLevel,
       reasons: JSON.stringify(outcome.reasons),
-      snapshot: sealSnapshot(this.deps.keyring, outcome.features),
+      snapshot: sealSnapshot(this.deps.keyring, outcome.features, this.deps.live.snapshots.current),
       matched_rules: outcome.matchedRuleIds,
       tags: outcome.tags,
       rule_errors: outcome.ruleErrors.length ? JSON.stringify(outcome.ruleErrors) : null,

@@ -23,6 +23,7 @@ import { allLists, entriesChangedSince, type ListEntryRow, type ListRow } from '
 import { latestRuleset, type RulesetRow } from '../repositories/rulesets.js';
 import { allVelocityDefinitions } from '../repositories/velocity-definitions.js';
 import { Poller } from './poller.js';
+import type { SnapshotSchemas } from './snapshot-schemas.js';
 
 /** Counters and derived features from the config file: fixed for the life of the process. */
 export interface ConfiguredVelocity {
@@ -136,7 +137,9 @@ export class LiveState {
     private readonly db: Kysely<Database>,
     private readonly keyring: Keyring,
     private readonly onError: (error: unknown) => void,
-    readonly configured: ConfiguredVelocity = { counters: [], derived: [] },
+    readonly configured: ConfiguredVelocity,
+    /** The schema decision snapshots are written with follows the attributes in force. */
+    readonly snapshots: SnapshotSchemas,
   ) {
     this.poller = new Poller(() => this.refreshOnce(), onError);
     this.model = compileVelocity(configured);
@@ -233,6 +236,8 @@ export class LiveState {
       this.env = this.model.environment(this.listSet.names);
       this.compileDerivedFeatures();
     }
+    // Stored before the first decision that uses it (a snapshot names its schema by id).
+    await this.snapshots.use([...this.env.types.keys()]);
     if (velocityChanged) this.onVelocityChange?.(this.model);
     await this.refreshEntries();
     await this.refreshRuleset(listsChanged || velocityChanged);

@@ -126,5 +126,12 @@ describe.each(BACKENDS)('security on $name', (backend) => {
     expect(res.headers['strict-transport-security']).toBeUndefined();
     expect(res.headers['content-security-policy']).toContain("script-src 'self'");
     expect(res.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+    // Refusals and unknown routes carry them too.
+    for (const url of ['/v1/events', '/no/such/route']) {
+      const refused = await t.app.inject({ url });
+      expect(refused.statusCode).toBeGreaterThanOrEqual(400);
+      expect(refused.headers['x-content-type-options']).toBe('nosniff');
+      expect(refused.headers['content-security-policy']).toContain("default-src 'self'");
+    }
   });
 });

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -18,6 +17,7 @@ import { operationRoutes } from './routes/operations.js';
 import { readRoutes } from './routes/reads.js';
 import { ruleRoutes } from './routes/rules.js';
 import { vatCheckRoutes } from './routes/vat-checks.js';
+import { registerSecurityHeaders } from './security-headers.js';
 import { registerValidation } from './validation.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -56,18 +56,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   let draining = false;
   registerErrorHandling(app);
   registerValidation(app);
-  await app.register(helmet, {
-    // HSTS only means something over HTTPS; sent only when Warden itself terminates TLS.
-    hsts: tls ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-    contentSecurityPolicy: {
-      directives: {
-        'script-src': ["'self'"],
-        'style-src': ["'self'", 'https:', "'unsafe-inline'"],
-        // Over plain HTTP, asking browsers to upgrade would break the docs page's own assets.
-        'upgrade-insecure-requests': tls ? [] : null,
-      },
-    },
-  });
+  registerSecurityHeaders(app, tls !== null);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

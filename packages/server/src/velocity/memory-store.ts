@@ -7,6 +7,8 @@ export const LONG_IDLE_MS = 400 * DAY_MS;
 /** Slack past a series' longest window before it counts as idle: late events still find it. */
 const IDLE_SLACK_MS = DAY_MS;
 const SWEEP_EVERY = 100_000;
+/** Entities a sweep under way looks at per write. */
+const SWEEP_STEP = 2;
 /**
  * Events and reads up to this much older than the newest event of a series are counted exactly:
  * trimming keeps this much past the longest window.
@@ -315,6 +317,8 @@ export class MemoryVelocityStore implements VelocityStore {
   private newestMs = Number.NEGATIVE_INFINITY;
   private writes = 0;
   private nextSweep = SWEEP_EVERY;
+  /** A sweep under way, advanced by SWEEP_STEP entities at each write. */
+  private sweeping: Generator<void, void, void> | null = null;
   private held = 0;
   /** Labelled events already counted, per series (labels are few: kept until a restart). */
   private readonly once = new Set<string>();
@@ -396,30 +400,48 @@ export class MemoryVelocityStore implements VelocityStore {
       held.add(w.value, w.atMs);
     }
     if (w.atMs > this.newestMs) this.newestMs = w.atMs;
-    // Sweeps cost one pass over every series: at most one per as many writes as there are series.
-    if (++this.writes >= this.nextSweep) {
-      this.sweep();
+    // A sweep is one pass over every entity, at most one per as many writes as there are series,
+    // and done a few entities per write: in one go it stalled decisions for as long as it took
+    // (a tenth of a second and more with a million series held).
+    if (this.sweeping) {
+      for (let i = 0; i < SWEEP_STEP; i++) {
+        if (this.sweeping.next().done) {
+          this.sweeping = null;
+          break;
+        }
+      }
+    } else if (++this.writes >= this.nextSweep) {
+      this.sweeping = this.sweeper();
       this.nextSweep = this.writes + Math.max(SWEEP_EVERY, this.held);
     }
   }
 
-  /** Drops series idle for longer than they are needed (measured in event time). */
+  /** Drops series idle for longer than they are needed (measured in event time), all at once. */
   sweep(): number {
-    let dropped = 0;
+    const before = this.held;
+    const pass = this.sweeper();
+    let step = pass.next();
+    while (!step.done) step = pass.next();
+    this.sweeping = null;
+    return before - this.held;
+  }
+
+  /** A pass over every entity that yields after each, dropping idle series as it goes. */
+  private *sweeper(): Generator<void, void, void> {
     for (const ofKind of this.entities.values()) {
+      // Map iterators allow deleting the current entry; entities added meanwhile are fresh.
       for (const [entity, record] of ofKind) {
         for (let i = record.length - 2; i >= 0; i -= 2) {
           const def = this.defs.get(record[i] as string);
           if (def && (record[i + 1] as Series).newestMs < this.newestMs - idleAfterMs(def)) {
             record.splice(i, 2);
-            dropped++;
+            this.held--;
           }
         }
         if (record.length === 0) ofKind.delete(entity);
+        yield;
       }
     }
-    this.held -= dropped;
-    return dropped;
   }
 
   async stats(): Promise<{ series: number; bytes: number | null }> {

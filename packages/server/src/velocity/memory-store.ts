@@ -403,6 +403,7 @@ export class MemoryVelocityStore implements VelocityStore {
     // A sweep is one pass over every entity, at most one per as many writes as there are series,
     // and done a few entities per write: in one go it stalled decisions for as long as it took
     // (a tenth of a second and more with a million series held).
+    this.writes++;
     if (this.sweeping) {
       for (let i = 0; i < SWEEP_STEP; i++) {
         if (this.sweeping.next().done) {
@@ -410,7 +411,7 @@ export class MemoryVelocityStore implements VelocityStore {
           break;
         }
       }
-    } else if (++this.writes >= this.nextSweep) {
+    } else if (this.writes >= this.nextSweep) {
       this.sweeping = this.sweeper();
       this.nextSweep = this.writes + Math.max(SWEEP_EVERY, this.held);
     }

@@ -286,7 +286,7 @@ export const ENRICHMENT_ATTRIBUTES: readonly AttributeDefinition[] = [
   def('place.ip_matches_card_country', 'bool', 'IP and card countries agree', false, (e, s) =>
     agree(e.ip?.country, cardCountry(s)),
   ),
-  def('place.billing_matches_card_country', 'bool', 'Billing and card countries agree', true, (e, s) =>
+  def('place.billing_matches_card_country', 'bool', 'Billing and card countries agree', true, (_e, s) =>
     agree(upperCode(s.n.event.billing_address?.country), cardCountry(s)),
   ),
   def(

@@ -8,7 +8,6 @@ import { IN_MEMORY } from '../src/db/storage.js';
 import { buildApp } from '../src/http/app.js';
 import { createLogger } from '../src/logger.js';
 import { createServices, type Services } from '../src/services.js';
-import { openSnapshot } from '../src/snapshot-codec.js';
 
 export const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 

@@ -20,9 +20,9 @@ describe('memory velocity store sweeps', () => {
     expect((await store.stats()).series).toBe(1000);
     for (let i = 0; i < 250_000; i++) write('busy', t0 + 3 * 86_400_000 + i);
     expect((await store.stats()).series).toBe(1);
-    const [[reading]] = store.runSync([
+    const reading = store.runSync([
       { reads: [{ series, entity: 'busy', atMs: t0 + 3 * 86_400_000 + 250_000, value: null }], writes: [] },
-    ]);
+    ])[0]?.[0];
     expect(reading?.counts[0]).toBe(250_000);
   });
 });

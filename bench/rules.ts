@@ -653,7 +653,7 @@ function goalRuleEvaluation(): void {
   const sha = measureDecisions(shadow, lists, data);
   log(latencyLine('100 shadow rules', sha));
   log();
-  const noise = noiseFloor(act.p50Ns / 1000, act.p50Ns > 0 ? data.length * SETTINGS.passes : 1);
+  const noise = noiseFloor(act.p50Ns / 1000, data.length * SETTINGS.passes);
   log(
     `mean, p50, p99, p99.9 and max: wall time of every call; p99/evt: each snapshot's median pass, p99 across snapshots`,
   );

@@ -166,7 +166,7 @@ const EXTRACTORS: Record<string, Extract> = {
  * Where the event happened, as `lat,lon` to two decimals (about a kilometre): the position the
  * device reported, else the IP's City coordinates; undefined when neither is known.
  */
-export function positionOf(n: NormalisedEvent): string | undefined {
+function positionOf(n: NormalisedEvent): string | undefined {
   const geo = n.event.session?.geolocation;
   if (geo && Number.isFinite(geo.latitude) && Number.isFinite(geo.longitude))
     return `${geo.latitude.toFixed(2)},${geo.longitude.toFixed(2)}`;
@@ -177,7 +177,7 @@ export function positionOf(n: NormalisedEvent): string | undefined {
 }
 
 /** Kilometres between two positions written by positionOf; null if either is not one. */
-export function travelKm(from: string, to: string): number | null {
+function travelKm(from: string, to: string): number | null {
   const a = from.split(',');
   const b = to.split(',');
   const [lat1, lon1, lat2, lon2] = [Number(a[0]), Number(a[1]), Number(b[0]), Number(b[1])];
@@ -189,7 +189,7 @@ export function travelKm(from: string, to: string): number | null {
  * Kilometres per hour from `km` covered in `ms`. Positions are a kilometre apart at best and times
  * are to the millisecond, so anything faster than a second counts as one second.
  */
-export function travelKmh(km: number, ms: number): number {
+function travelKmh(km: number, ms: number): number {
   return Math.round(km / (Math.max(ms, 1000) / 3_600_000));
 }
 
@@ -465,8 +465,6 @@ export class VelocityModel {
   private readonly extract = new Map<string, Extract>();
   private readonly plan: { counter: CompiledCounter; windowIndex: number[]; includeCurrent: boolean }[];
   private readonly anyIncludeCurrent: boolean;
-  /** Some series keeps positions: the event's own is worked out once per read. */
-  private readonly keepsValues: boolean;
 
   private constructor(
     readonly counters: CompiledCounter[],
@@ -488,7 +486,6 @@ export class VelocityModel {
       includeCurrent: counter.spec.include_current === true,
     }));
     this.anyIncludeCurrent = this.plan.some((p) => p.includeCurrent);
-    this.keepsValues = this.series.some((s) => s.keepsValue);
   }
 
   /**
@@ -667,12 +664,16 @@ export class VelocityModel {
   ): FeatureSnapshot {
     // By series position: an array, not a map, as this runs for every decision.
     const slots: (SeriesReading | undefined)[] = new Array(this.series.length);
-    for (let i = 0; i < reads.length; i++)
-      slots[(reads[i] as SeriesRead).series.index] = readings[i] ?? EMPTY_READING;
+    // The event's own position is the value its read of a position series carries.
+    let here: string | null = null;
+    for (let i = 0; i < reads.length; i++) {
+      const read = reads[i] as SeriesRead;
+      slots[read.series.index] = readings[i] ?? EMPTY_READING;
+      if (read.series.keepsValue) here = read.value;
+    }
     const extra = this.anyIncludeCurrent
       ? this.plan.map((p) => (p.includeCurrent && this.matches(p.counter.series, n, action) ? 1 : 0))
       : NO_EXTRA;
-    const here = this.keepsValues ? (positionOf(n) ?? null) : null;
     return this.fill(slots, n.occurredAt.getTime(), extra, n.amountRef ?? 0, here);
   }
 

@@ -8,7 +8,7 @@ import {
 } from 'node:crypto';
 
 const ALGORITHM = 'aes-256-gcm';
-/** Blind indexes kept per process before the cache starts over (some 20 MB at most). */
+/** Blind indexes kept per process before the cache starts over. */
 const INDEX_CACHE_MAX = 100_000;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;

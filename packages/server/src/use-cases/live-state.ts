@@ -117,6 +117,8 @@ export class LiveState {
   private lists = new Map<string, HeldList>();
   private listSet = new ListSet();
   private env: RuleEnvironment;
+  /** The environment the snapshot schema in use was made from. */
+  private schemaEnv: RuleEnvironment | null = null;
   private model: VelocityModel;
   private derivedFeatures: CompiledDerived[] = [];
   private velocitySignature = '';
@@ -237,7 +239,10 @@ export class LiveState {
       this.compileDerivedFeatures();
     }
     // Stored before the first decision that uses it (a snapshot names its schema by id).
-    await this.snapshots.use([...this.env.types.keys()]);
+    if (this.schemaEnv !== this.env) {
+      await this.snapshots.use([...this.env.types.keys()]);
+      this.schemaEnv = this.env;
+    }
     if (velocityChanged) this.onVelocityChange?.(this.model);
     await this.refreshEntries();
     await this.refreshRuleset(listsChanged || velocityChanged);

@@ -401,8 +401,7 @@ export class MemoryVelocityStore implements VelocityStore {
     }
     if (w.atMs > this.newestMs) this.newestMs = w.atMs;
     // A sweep is one pass over every entity, at most one per as many writes as there are series,
-    // and done a few entities per write: in one go it stalled decisions for as long as it took
-    // (a tenth of a second and more with a million series held).
+    // done a few entities per write: in one go, every decision waiting stalled for the whole pass.
     this.writes++;
     if (this.sweeping) {
       for (let i = 0; i < SWEEP_STEP; i++) {
@@ -415,16 +414,6 @@ export class MemoryVelocityStore implements VelocityStore {
       this.sweeping = this.sweeper();
       this.nextSweep = this.writes + Math.max(SWEEP_EVERY, this.held);
     }
-  }
-
-  /** Drops series idle for longer than they are needed (measured in event time), all at once. */
-  sweep(): number {
-    const before = this.held;
-    const pass = this.sweeper();
-    let step = pass.next();
-    while (!step.done) step = pass.next();
-    this.sweeping = null;
-    return before - this.held;
   }
 
   /** A pass over every entity that yields after each, dropping idle series as it goes. */

@@ -22,6 +22,7 @@ export const ERROR_STATUS = {
   invalid_list_entry: 422,
   invalid_csv: 422,
   invalid_data_file: 422,
+  invalid_model: 422,
   invalid_cursor: 400,
   unauthenticated: 401,
   forbidden: 403,

@@ -14,3 +14,4 @@ export * from './result.js';
 export * from './rules.js';
 export * from './validate-event.js';
 export * from './velocity.js';
+export * from './model/index.js';

@@ -1,0 +1,2 @@
+export * from './compiled-model.js';
+export * from './model-document.js';

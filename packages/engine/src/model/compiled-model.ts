@@ -105,7 +105,7 @@ export function compileModel(input: unknown): Result<CompiledModel> {
       const fi = tree.feature[j] as number;
       if (cats !== null && cats !== undefined) {
         const f = features[fi];
-        if (!f || f.kind !== 'categorical')
+        if (f?.kind !== 'categorical')
           return fail(`trees[${t}].categories_left[${j}]`, 'only a categorical feature has a category split');
         bitWords += Math.ceil((f.categories?.length ?? 0) / 32) || 1;
       }
@@ -258,7 +258,7 @@ export function modelInput(
 /** Whether node `a` sends input `x` left. */
 export function goesLeft(model: CompiledModel, a: number, x: Float64Array): boolean {
   const v = x[model.feature[a] as number] as number;
-  if (v !== v) return model.missingLeft[a] === 1;
+  if (Number.isNaN(v)) return model.missingLeft[a] === 1;
   const offset = model.categoryOffset[a] as number;
   if (offset >= 0) return ((model.categoryBits[offset + (v >>> 5)] as number) & (1 << (v & 31))) !== 0;
   return v < (model.threshold[a] as number);
@@ -273,7 +273,7 @@ export function leafOf(model: CompiledModel, t: number, x: Float64Array): number
     if (f < 0) return a;
     const v = x[f] as number;
     let goLeft: boolean;
-    if (v !== v) goLeft = missingLeft[a] === 1;
+    if (Number.isNaN(v)) goLeft = missingLeft[a] === 1;
     else {
       const offset = categoryOffset[a] as number;
       goLeft =

@@ -4,5 +4,6 @@ export * from './errors.js';
 export * from './events.js';
 export * from './limits.js';
 export * from './lists.js';
+export * from './models.js';
 export * from './requirements.js';
 export * from './rules.js';

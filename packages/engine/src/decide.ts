@@ -2,6 +2,7 @@ import type { Action, ChallengeKind, Reason, RiskLevel } from '@warden/contracts
 import { DEFAULT_THRESHOLDS, isDecisionEventType } from '@warden/contracts';
 import { computeAttributes, type FeatureSnapshot, type UserFacts } from './catalogue.js';
 import { enrichEvent } from './enrichment.js';
+import { type ScoringModel, scoreFeatures } from './model/score.js';
 import type { NormalisedEvent } from './normalise.js';
 import {
   applyPolicy,
@@ -28,6 +29,8 @@ export interface DecisionOutcome {
   features: FeatureSnapshot;
   rulesetVersion: number | null;
   modelVersion: string | null;
+  /** The shadow model's score: stored beside the decision, never enforced. */
+  shadow: { version: string; score: number } | null;
 }
 
 /** What a decision needs besides the event. `nowMs` only judges list expiries. */
@@ -40,11 +43,16 @@ export interface DecisionContext {
   velocity?: FeatureSnapshot | null;
   /** Derived features, computed after the counters and before the rules. */
   derived?: readonly CompiledDerived[];
+  /** The active model: its score goes to the rules (`score`) and the thresholds. */
+  model?: ScoringModel | null;
+  /** A model being tried: scored and stored, never enforced. */
+  shadowModel?: ScoringModel | null;
 }
 
 /**
- * Decides one event: attributes → rules → policy. Returns null for event types that are recorded
- * but not decided. The score stays null until a model is active, so thresholds do not apply yet.
+ * Decides one event: attributes → model score → rules → policy. Returns null for event types that
+ * are recorded but not decided. The score stays null until a model is active, so thresholds do
+ * not apply before.
  */
 export function decide(n: NormalisedEvent, ctx: DecisionContext): DecisionOutcome | null {
   if (!isDecisionEventType(n.event.type)) return null;
@@ -57,7 +65,19 @@ export function decide(n: NormalisedEvent, ctx: DecisionContext): DecisionOutcom
     ctx.lists.clock.nowMs = ctx.nowMs;
     evaluateDerived(ctx.derived, features, celContext(features, ctx.lists, null, ctx.ruleset?.types));
   }
-  return decideFromSnapshot(n.event.type, features, null, ctx);
+  const scored = ctx.model ? scoreFeatures(ctx.model, features, true) : null;
+  const outcome = decideFromSnapshot(n.event.type, features, scored?.score ?? null, ctx);
+  if (scored && ctx.model) {
+    outcome.modelVersion = ctx.model.version;
+    outcome.reasons.push(...scored.reasons);
+  }
+  if (ctx.shadowModel) {
+    outcome.shadow = {
+      version: ctx.shadowModel.version,
+      score: scoreFeatures(ctx.shadowModel, features, false).score,
+    };
+  }
+  return outcome;
 }
 
 /** The same decision from stored features: how backtests replay history. */
@@ -86,5 +106,6 @@ export function decideFromSnapshot(
     features,
     rulesetVersion: ruleset?.version ?? null,
     modelVersion: null,
+    shadow: null,
   };
 }

@@ -2,6 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import {
+  MODEL_HELP,
+  modelCommand,
+  REPLAY_MODEL_HELP,
+  replayHandbookModelCommand,
+} from './cli/model-commands.js';
 import { Progress } from './cli/progress.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { Keyring } from './crypto/keyring.js';
@@ -34,9 +40,11 @@ Usage: npx warden <command> [options]
                                       Replay the handbook's 1.75M card transactions through the
                                       counters (memory, or Redis at REDIS_URL with --redis) and
                                       compare 15 features with the reference file
+${REPLAY_MODEL_HELP}
   data import <kind> <file>           Import an enrichment data file (kinds: ${DATA_KIND_NAMES.join(', ')});
                                       running servers pick it up within the refresh interval
   data status                         Each enrichment data source: shipped or imported, age, staleness
+${MODEL_HELP}
   help                                This text
 
 Configuration comes from the environment (and WARDEN_CONFIG, a JSON file): see the README.`;
@@ -146,6 +154,18 @@ async function main(argv: string[]): Promise<number> {
       'check-reference': { type: 'boolean' },
       redis: { type: 'boolean' },
       limit: { type: 'string' },
+      train: { type: 'string' },
+      delay: { type: 'string' },
+      test: { type: 'string' },
+      json: { type: 'string' },
+      'save-model': { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      'labels-known-by': { type: 'string' },
+      'event-types': { type: 'string' },
+      note: { type: 'string' },
+      'feature-names': { type: 'string' },
+      shadow: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -257,8 +277,15 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'replay handbook':
+      if (values.train)
+        return replayHandbookModelCommand({
+          ...values,
+          data: resolve(values.data ?? '../shared/data'),
+          train: values.train,
+        });
       return replayCommand(config, values);
     default:
+      if (command === 'model') return withServices(config, (s) => modelCommand(s, sub, [arg, arg2], values));
       throw new ConfigError(`Unknown command '${positionals.join(' ')}'. Run: npx warden help`);
   }
 }

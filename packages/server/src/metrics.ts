@@ -1,6 +1,7 @@
 import type { DecisionOutcome } from '@warden/engine';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { IngestObserver } from './use-cases/ingest-events.js';
+import type { ModelDrift } from './use-cases/model-drift.js';
 
 /** Prometheus metrics of one Warden instance (own registry, so several apps can share a process). */
 export class Metrics implements IngestObserver {
@@ -38,8 +39,30 @@ export class Metrics implements IngestObserver {
     registers: [this.registry],
   });
 
+  readonly scores = new Histogram({
+    name: 'warden_model_score',
+    help: 'Scores the active model gave, by model version',
+    labelNames: ['model_version'] as const,
+    buckets: [5, 10, 20, 30, 40, 50, 65, 75, 90, 100],
+    registers: [this.registry],
+  });
+  /** Set once the services exist: the drift of the active model's inputs. */
+  drift: ModelDrift | null = null;
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'warden_' });
+    const metrics = this;
+    new Gauge({
+      name: 'warden_model_feature_psi',
+      help: "Population stability index of each of the active model's numeric features: recent decisions against its training data (> 0.25: the feature has shifted)",
+      labelNames: ['model_version', 'feature'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const d of metrics.drift?.stability() ?? [])
+          this.set({ model_version: d.version, feature: d.feature }, d.psi);
+      },
+    });
   }
 
   ingested(type: string, status: 'created' | 'duplicate', action: string | null): void {
@@ -52,5 +75,9 @@ export class Metrics implements IngestObserver {
       if (reason.rule_id) this.ruleMatches.inc({ rule_id: reason.rule_id, mode: reason.mode ?? 'active' });
     }
     for (const error of outcome.ruleErrors) this.ruleErrors.inc({ rule_id: error.rule_id });
+    if (outcome.score !== null && outcome.modelVersion !== null) {
+      this.scores.observe({ model_version: outcome.modelVersion }, outcome.score);
+      this.drift?.observe(outcome);
+    }
   }
 }

@@ -28,6 +28,8 @@ import { EnrichmentDataService } from './use-cases/enrichment-data.js';
 import { EventIngestor } from './use-cases/ingest-events.js';
 import { Lists } from './use-cases/lists.js';
 import { LiveState } from './use-cases/live-state.js';
+import { ModelDrift } from './use-cases/model-drift.js';
+import { Models } from './use-cases/models.js';
 import { Queries } from './use-cases/queries.js';
 import { RateLimits } from './use-cases/rate-limits.js';
 import { Rules } from './use-cases/rules.js';
@@ -53,6 +55,8 @@ export interface Services {
   readonly rules: Rules;
   readonly lists: Lists;
   readonly backtests: Backtests;
+  /** The model registry and training. */
+  readonly models: Models;
   /** The shared Redis of distributed mode (REDIS_URL); null on embedded storage without it. */
   readonly redis: Redis | null;
   /** The platform's rate limits (POST /v1/limits/check) and their policies. */
@@ -146,6 +150,13 @@ export async function createServices(
     live.onVelocityChange = () => {
       velocity.sync().catch(onError);
     };
+    // Drift follows the active model on this node, from the first load on.
+    const drift = new ModelDrift(db);
+    metrics.drift = drift;
+    await drift.use(live.activeModel?.version ?? null);
+    live.onModelChange = (version) => {
+      drift.use(version).catch(onError);
+    };
     live.startPolling(config.stateRefreshMs);
     const writer = storage.embedded
       ? new CopyEventWriter(storage.embedded.exclusive)
@@ -193,6 +204,7 @@ export async function createServices(
       rules,
       lists,
       backtests: new Backtests(db, live, keyring, clock, ids, onError),
+      models: new Models(db, live, audit, keyring, clock, ids, onError),
       loaded,
       velocity,
       counters: new Counters(db, live, audit, clock),

@@ -37,7 +37,16 @@ export interface CompiledModel {
 }
 
 function isNumberArray(value: unknown, length: number): value is number[] {
-  return Array.isArray(value) && value.length === length && value.every((v) => typeof v === 'number');
+  if (!Array.isArray(value) || value.length !== length) return false;
+  // A loop, not every(): every() skips the holes of a sparse array, which would pass as numbers.
+  for (let i = 0; i < length; i++) if (typeof value[i] !== 'number') return false;
+  return true;
+}
+
+function isStringArray(value: unknown): value is string[] {
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) if (typeof value[i] !== 'string') return false;
+  return true;
 }
 
 /**
@@ -75,7 +84,7 @@ export function compileModel(input: unknown): Result<CompiledModel> {
     if (f.kind === 'numeric') {
       categoryIndex.push(null);
     } else if (f.kind === 'categorical') {
-      if (!Array.isArray(f.categories) || !f.categories.every((c) => typeof c === 'string'))
+      if (!isStringArray(f.categories))
         return fail(`features[${i}].categories`, 'a categorical feature lists its categories as strings');
       categoryIndex.push(new Map(f.categories.map((c, j) => [c, j])));
     } else {
@@ -104,6 +113,8 @@ export function compileModel(input: unknown): Result<CompiledModel> {
       const cats = tree.categories_left[j];
       const fi = tree.feature[j] as number;
       if (cats !== null && cats !== undefined) {
+        if (!Array.isArray(cats))
+          return fail(`trees[${t}].categories_left[${j}]`, 'must be null or a list of category indices');
         const f = features[fi];
         if (f?.kind !== 'categorical')
           return fail(`trees[${t}].categories_left[${j}]`, 'only a categorical feature has a category split');
@@ -199,7 +210,7 @@ export function compileModel(input: unknown): Result<CompiledModel> {
       const pi = p[i];
       if (typeof mi !== 'number' || !Number.isFinite(mi) || (i > 0 && mi <= (m[i - 1] as number)))
         return fail(`calibration.margins[${i}]`, 'margins must be finite and increasing');
-      if (typeof pi !== 'number' || pi < 0 || pi > 1 || (i > 0 && pi < (p[i - 1] as number)))
+      if (typeof pi !== 'number' || !(pi >= 0 && pi <= 1) || (i > 0 && pi < (p[i - 1] as number)))
         return fail(`calibration.probabilities[${i}]`, 'probabilities must be in 0..1 and non-decreasing');
     }
   }

@@ -216,6 +216,48 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+  '0007_models': {
+    async up(db: Kysely<unknown>) {
+      // The model registry (see use-cases/models.ts): at most one active and one shadow model.
+      await runStatements(
+        db,
+        `
+        create table models (
+          version integer primary key,
+          status text not null check (status in ('candidate', 'active', 'shadow', 'retired')),
+          source text not null,
+          document jsonb not null,
+          features text[] not null,
+          metrics jsonb,
+          training jsonb,
+          baseline jsonb,
+          note text,
+          created_by text not null,
+          created_at timestamptz not null,
+          status_changed_by text not null,
+          status_changed_at timestamptz not null
+        );
+        create unique index models_one_active on models (status) where status = 'active';
+        create unique index models_one_shadow on models (status) where status = 'shadow';
+        create table model_trainings (
+          id text primary key,
+          status text not null check (status in ('running', 'succeeded', 'failed')),
+          request jsonb not null,
+          processed integer not null,
+          total integer not null,
+          model_version integer,
+          error text,
+          created_by text not null,
+          created_at timestamptz not null,
+          updated_at timestamptz not null,
+          finished_at timestamptz
+        );
+        alter table decisions add column shadow_score smallint;
+        alter table decisions add column shadow_model_version text
+      `,
+      );
+    },
+  },
 };
 
 class CodeMigrationProvider implements MigrationProvider {

@@ -39,8 +39,41 @@ export interface DecisionsTable {
   rule_errors: Json<unknown> | null;
   ruleset_version: number | null;
   model_version: string | null;
+  /** A shadow model's score and version: stored to compare, never enforced. */
+  shadow_score: number | null;
+  shadow_model_version: string | null;
   occurred_at: Timestamp;
   created_at: Timestamp;
+}
+
+export interface ModelsTable {
+  version: number;
+  status: 'candidate' | 'active' | 'shadow' | 'retired';
+  source: string;
+  document: Json<unknown>;
+  features: string[];
+  metrics: Json<unknown> | null;
+  training: Json<unknown> | null;
+  baseline: Json<unknown> | null;
+  note: string | null;
+  created_by: string;
+  created_at: Timestamp;
+  status_changed_by: string;
+  status_changed_at: Timestamp;
+}
+
+export interface ModelTrainingsTable {
+  id: string;
+  status: 'running' | 'succeeded' | 'failed';
+  request: Json<unknown>;
+  processed: number;
+  total: number;
+  model_version: number | null;
+  error: string | null;
+  created_by: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  finished_at: Timestamp | null;
 }
 
 export interface ApiKeysTable {
@@ -178,6 +211,8 @@ export interface Database {
   rate_limit_policies: RateLimitPoliciesTable;
   events: EventsTable;
   decisions: DecisionsTable;
+  models: ModelsTable;
+  model_trainings: ModelTrainingsTable;
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
   data_keys: DataKeysTable;

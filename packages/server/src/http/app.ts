@@ -13,6 +13,7 @@ import { enrichmentDataRoutes } from './routes/enrichment-data.js';
 import { eventRoutes } from './routes/events.js';
 import { limitRoutes } from './routes/limits.js';
 import { listRoutes } from './routes/lists.js';
+import { modelRoutes } from './routes/models.js';
 import { operationRoutes } from './routes/operations.js';
 import { readRoutes } from './routes/reads.js';
 import { ruleRoutes } from './routes/rules.js';
@@ -83,6 +84,11 @@ export async function buildApp(services: Services, options: AppOptions): Promise
           description:
             "Rate limits for your platform's actions (logins, codes, payments, …) and their policies",
         },
+        {
+          name: 'models',
+          description:
+            'Learned risk models: train, import, evaluate, activate, shadow, roll back (docs/models.md)',
+        },
         { name: 'admin', description: 'API keys and the audit log' },
         { name: 'operations', description: 'Health, readiness and metrics' },
       ],
@@ -127,6 +133,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   await app.register(limitRoutes, { services });
   await app.register(enrichmentDataRoutes, { services });
   await app.register(vatCheckRoutes, { services });
+  await app.register(modelRoutes, { services });
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs'));
   return {
     app,

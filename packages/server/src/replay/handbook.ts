@@ -65,6 +65,25 @@ export interface ReplayOptions {
   checkReference: boolean;
   /** Stop after this many transactions (for quick runs); all when undefined. */
   limit?: number;
+  /** Stop at the first transaction at or after this time (ms). */
+  untilMs?: number;
+  /**
+   * Called with every transaction in [fromMs, toMs) and its features as Warden computed them at
+   * that moment (counters, labels known by then, derived features), and the file's label.
+   */
+  collect?: {
+    fromMs: number;
+    toMs: number;
+    onRow(row: {
+      id: string;
+      customer: string;
+      atMs: number;
+      features: FeatureSnapshot;
+      fraud: boolean;
+    }): void;
+  };
+  /** Counters and derived features to use instead of examples/handbook-counters.json. */
+  config?: HandbookConfig;
   onProgress?: (transactions: number) => void;
 }
 
@@ -129,7 +148,7 @@ function asNumber(value: unknown): number | null {
  */
 export async function replayHandbook(options: ReplayOptions): Promise<ReplayResult> {
   const files = handbookFiles(options.dataDir);
-  const config = handbookConfig();
+  const config = options.config ?? handbookConfig();
   const model = compileVelocity({ counters: config.counters, derived: config.derivedFeatures });
   const lists = new ListSet();
   const env = model.environment([]);
@@ -149,20 +168,33 @@ export async function replayHandbook(options: ReplayOptions): Promise<ReplayResu
   const frauds: { atMs: number; n: NormalisedEvent }[] = [];
   let fraudHead = 0;
   let ops: VelocityOp[] = [];
-  let batchReads: { n: NormalisedEvent; reads: SeriesRead[] }[] = [];
+  let batchReads: { n: NormalisedEvent; reads: SeriesRead[]; fraud: boolean }[] = [];
+  const collect = options.collect;
   let transactions = 0;
   let labels = 0;
 
   const flush = async () => {
     const readings = await options.store.run(ops);
-    batchReads.forEach(({ n, reads }, i) => {
+    batchReads.forEach(({ n, reads, fraud }, i) => {
       if (!reads.length) return;
-      const velocity = model.attributesFrom(n, reads, readings[i] ?? []);
       const expected = reference?.get(n.event.id);
-      if (!expected) return;
-      const features: FeatureSnapshot = computeAttributes({ n, facts: null });
+      const atMs = n.occurredAt.getTime();
+      const collected = collect !== undefined && atMs >= collect.fromMs && atMs < collect.toMs;
+      if (!expected && !collected) return;
+      const velocity = model.attributesFrom(n, reads, readings[i] ?? []);
+      const features: FeatureSnapshot = computeAttributes({ n, facts: null, velocity });
       Object.assign(features, velocity);
       evaluateDerived(derived.derived, features, celContext(features, lists, null, env.types));
+      if (collected) {
+        collect.onRow({
+          id: n.event.id,
+          customer: n.event.user?.id ?? '',
+          atMs,
+          features,
+          fraud,
+        });
+      }
+      if (!expected) return;
       for (const [column, attribute] of Object.entries(REFERENCE_FEATURES)) {
         const check = checks.get(column) as FeatureCheck;
         const want = expected[column] as number;
@@ -188,7 +220,7 @@ export async function replayHandbook(options: ReplayOptions): Promise<ReplayResu
       fraudHead++;
       labels++;
       ops.push({ reads: [], writes: model.labelWrites(n, ['fraud']) });
-      batchReads.push({ n, reads: [] });
+      batchReads.push({ n, reads: [], fraud: true });
       if (ops.length >= BATCH) await flush();
     }
   };
@@ -222,17 +254,18 @@ export async function replayHandbook(options: ReplayOptions): Promise<ReplayResu
     };
     const n = normaliseEvent(event, options.rates);
     const atMs = n.occurredAt.getTime();
+    if (options.untilMs !== undefined && atMs >= options.untilMs) break;
     await labelsUpTo(atMs);
     const reads = model.reads(n);
     ops.push({ reads, writes: model.writes(n, null) });
-    batchReads.push({ n, reads });
+    batchReads.push({ n, reads, fraud: fraud === '1' });
     if (fraud === '1') frauds.push({ atMs: atMs + LABEL_DELAY_MS, n });
     transactions++;
     if (ops.length >= BATCH) await flush();
     if (transactions % 50_000 === 0) options.onProgress?.(transactions);
     if (options.limit !== undefined && transactions >= options.limit) break;
   }
-  await labelsUpTo(Number.POSITIVE_INFINITY);
+  await labelsUpTo(options.untilMs ?? Number.POSITIVE_INFINITY);
   await flush();
   const ms = performance.now() - started;
   const stats = await options.store.stats();

@@ -70,6 +70,8 @@ const DECISION_COLUMNS = [
   'rule_errors',
   'ruleset_version',
   'model_version',
+  'shadow_score',
+  'shadow_model_version',
   'occurred_at',
   'created_at',
 ] as const;

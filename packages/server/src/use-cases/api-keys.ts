@@ -27,6 +27,8 @@ export const SCOPES = [
   'limits:check',
   'limits:read',
   'limits:write',
+  'models:read',
+  'models:write',
   'admin',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -68,6 +70,7 @@ const IMPLIED: Partial<Record<Scope, Scope>> = {
   'rules:read': 'rules:write',
   'lists:read': 'lists:write',
   'limits:read': 'limits:write',
+  'models:read': 'models:write',
 };
 
 export function hasScope(principal: Principal, scope: Scope): boolean {

@@ -151,6 +151,8 @@ export class EventIngestor {
       nowMs: received.getTime(),
       velocity: counters,
       derived: live.derived,
+      model: live.activeModel,
+      shadowModel: live.shadowModel,
     });
     if (outcome) this.deps.observer?.decided(outcome);
     const decisionRow = outcome ? this.decisionRow(normalised, outcome, ids.next('dec'), received) : null;
@@ -213,6 +215,8 @@ export class EventIngestor {
       rule_errors: outcome.ruleErrors.length ? JSON.stringify(outcome.ruleErrors) : null,
       ruleset_version: outcome.rulesetVersion,
       model_version: outcome.modelVersion,
+      shadow_score: outcome.shadow?.score ?? null,
+      shadow_model_version: outcome.shadow?.version ?? null,
       occurred_at: n.occurredAt,
       created_at: at,
     };

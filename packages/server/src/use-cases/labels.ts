@@ -20,9 +20,15 @@ export function labelOf(labels: KnownLabels, eventId: string, userId: string | n
 /**
  * Reads every label the platform sent: `label` events (on an event or a user), chargebacks
  * (`dispute.opened`) and issuers' fraud alerts (`fraud_alert.received`) on the event they name.
- * Later labels override earlier ones.
+ * Later labels override earlier ones. With `knownBy`, only labels that had arrived by then (by
+ * their event time) count: what training needs to be point in time.
  */
-export async function loadLabels(db: Kysely<Database>, keyring: Keyring): Promise<KnownLabels> {
+export async function loadLabels(
+  db: Kysely<Database>,
+  keyring: Keyring,
+  knownBy?: Date,
+): Promise<KnownLabels> {
+  const cutOff = knownBy?.getTime() ?? Number.POSITIVE_INFINITY;
   const labels: KnownLabels = { events: new Map(), users: new Map() };
   let after = 0;
   for (;;) {
@@ -33,6 +39,7 @@ export async function loadLabels(db: Kysely<Database>, keyring: Keyring): Promis
       20_000,
     );
     for (const row of rows) {
+      if (new Date(row.occurred_at).getTime() > cutOff) continue;
       const event = JSON.parse(keyring.decrypt(row.payload, 'events.payload')) as Event;
       if (event.type === 'label' && event.label) {
         const { is_fraud, event_id, user_id } = event.label;

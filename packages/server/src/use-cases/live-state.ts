@@ -1,15 +1,20 @@
 import type { CounterInput, DerivedFeatureInput, Event, Rule, RulesetThresholds } from '@warden/contracts';
 import {
+  ATTRIBUTES,
   BUILTIN_COUNTERS,
   type CompiledDerived,
   type CompiledRuleset,
   compileDerived,
+  compileModel,
   compileRuleset,
   type DerivedFeature,
+  derivedAttributes,
   ListIndex,
   type ListKind,
   ListSet,
   type RuleEnvironment,
+  type ScoringModel,
+  scoringModel,
   type UserFacts,
   VelocityModel,
   type VerificationKind,
@@ -20,6 +25,7 @@ import type { Keyring } from '../crypto/keyring.js';
 import type { Database } from '../db/schema.js';
 import { historyFactsSince } from '../repositories/events.js';
 import { allLists, entriesChangedSince, type ListEntryRow, type ListRow } from '../repositories/lists.js';
+import { findModel, modelsInForce } from '../repositories/models.js';
 import { latestRuleset, type RulesetRow } from '../repositories/rulesets.js';
 import { allVelocityDefinitions } from '../repositories/velocity-definitions.js';
 import { Poller } from './poller.js';
@@ -134,6 +140,13 @@ export class LiveState {
   onVelocityChange: ((model: VelocityModel) => void) | null = null;
   /** A ruleset that stopped compiling (a list it used vanished) is kept out, and said so here. */
   problem: string | null = null;
+  private models: { active: ScoringModel | null; shadow: ScoringModel | null } = {
+    active: null,
+    shadow: null,
+  };
+  private modelSignature = '';
+  /** Told when the active model changes, with the version now in force (null: none). */
+  onModelChange: ((version: string | null) => void) | null = null;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -174,6 +187,16 @@ export class LiveState {
 
   get ruleset(): CompiledRuleset | null {
     return this.compiled;
+  }
+
+  /** The model whose score decides; null until one is activated. */
+  get activeModel(): ScoringModel | null {
+    return this.models.active;
+  }
+
+  /** The model scored beside it and stored, never enforced. */
+  get shadowModel(): ScoringModel | null {
+    return this.models.shadow;
   }
 
   get listsView(): ListSet {
@@ -246,7 +269,39 @@ export class LiveState {
     if (velocityChanged) this.onVelocityChange?.(this.model);
     await this.refreshEntries();
     await this.refreshRuleset(listsChanged || velocityChanged);
+    await this.refreshModels(listsChanged || velocityChanged);
     await this.refreshFacts();
+  }
+
+  /** Loads the active and shadow models when either changed (on any node). */
+  private async refreshModels(catalogueChanged: boolean): Promise<void> {
+    const rows = await modelsInForce(this.db);
+    const signature = JSON.stringify(
+      rows.map((r) => [r.version, r.status, new Date(r.status_changed_at).getTime()]).sort(),
+    );
+    if (signature === this.modelSignature && !catalogueChanged) return;
+    const descriptions = new Map<string, string>();
+    for (const a of [...ATTRIBUTES, ...this.model.attributes, ...derivedAttributes(this.model.derived)])
+      descriptions.set(a.name, a.description);
+    const describe = (name: string) => descriptions.get(name) ?? name;
+    const load = async (status: 'active' | 'shadow'): Promise<ScoringModel | null> => {
+      const row = rows.find((r) => r.status === status);
+      if (!row) return null;
+      const known = status === 'active' ? this.models.active : this.models.shadow;
+      if (known?.version === String(row.version) && !catalogueChanged) return known;
+      const stored = await findModel(this.db, row.version);
+      const compiled = stored ? compileModel(stored.document) : null;
+      if (!compiled?.ok) {
+        this.onError(new Error(`Model ${row.version} does not load: ${compiled?.problem.message ?? 'gone'}`));
+        return null;
+      }
+      return scoringModel(String(row.version), compiled.value, describe);
+    };
+    const previous = this.models.active?.version ?? null;
+    this.models = { active: await load('active'), shadow: await load('shadow') };
+    this.modelSignature = signature;
+    const now = this.models.active?.version ?? null;
+    if (now !== previous) this.onModelChange?.(now);
   }
 
   private async refreshLists(): Promise<boolean> {

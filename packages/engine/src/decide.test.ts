@@ -40,6 +40,7 @@ describe('decide with no rules and no model', () => {
         features: expect.objectContaining({ 'event.type': type }),
         rulesetVersion: null,
         modelVersion: null,
+        shadow: null,
       });
       expect(outcome?.reasons[0]?.description.length).toBeGreaterThan(0);
     },

@@ -2,7 +2,7 @@ import type { Action, ChallengeKind, Reason, RiskLevel } from '@warden/contracts
 import { DEFAULT_THRESHOLDS, isDecisionEventType } from '@warden/contracts';
 import { computeAttributes, type FeatureSnapshot, type UserFacts } from './catalogue.js';
 import { enrichEvent } from './enrichment.js';
-import { type ScoringModel, scoreFeatures } from './model/score.js';
+import { explainScore, type ScoringModel, scoreFeatures } from './model/score.js';
 import type { NormalisedEvent } from './normalise.js';
 import {
   applyPolicy,
@@ -47,6 +47,11 @@ export interface DecisionContext {
   model?: ScoringModel | null;
   /** A model being tried: scored and stored, never enforced. */
   shadowModel?: ScoringModel | null;
+  /**
+   * Which decisions list the features that moved the score: 'flagged' (not allowed: what an
+   * analyst or the platform acts on) or 'all'. Explaining costs far more than scoring.
+   */
+  explain?: 'flagged' | 'all';
 }
 
 /**
@@ -65,16 +70,17 @@ export function decide(n: NormalisedEvent, ctx: DecisionContext): DecisionOutcom
     ctx.lists.clock.nowMs = ctx.nowMs;
     evaluateDerived(ctx.derived, features, celContext(features, ctx.lists, null, ctx.ruleset?.types));
   }
-  const scored = ctx.model ? scoreFeatures(ctx.model, features, true) : null;
+  const scored = ctx.model ? scoreFeatures(ctx.model, features) : null;
   const outcome = decideFromSnapshot(n.event.type, features, scored?.score ?? null, ctx);
   if (scored && ctx.model) {
     outcome.modelVersion = ctx.model.version;
-    outcome.reasons.push(...scored.reasons);
+    if (ctx.explain === 'all' || outcome.action !== 'allow')
+      outcome.reasons.push(...explainScore(ctx.model, features, scored));
   }
   if (ctx.shadowModel) {
     outcome.shadow = {
       version: ctx.shadowModel.version,
-      score: scoreFeatures(ctx.shadowModel, features, false).score,
+      score: scoreFeatures(ctx.shadowModel, features).score,
     };
   }
   return outcome;

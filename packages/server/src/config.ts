@@ -38,6 +38,7 @@ export const ConfigSchema = Type.Object(
     apiRateLimitPerSecond: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 5000 }),
     viesUrl: Type.String({ pattern: '^https?://', default: VIES_DEFAULTS.baseUrl }),
     viesTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: VIES_DEFAULTS.timeoutMs }),
+    explainScores: Type.Union([Type.Literal('flagged'), Type.Literal('all')], { default: 'flagged' }),
     /** Rate limit policies by action (docs/rate-limits.md); a structure, so only the file sets it. */
     rateLimits: Type.Optional(Type.Record(LimitAction, LimitPolicyInput, { additionalProperties: false })),
     /** The operator's velocity counters (docs/velocity.md), besides the built-in ones. */
@@ -76,6 +77,7 @@ export const ENV_NAMES: Record<Exclude<keyof Config, FileOnlyKey>, string> = {
   apiRateLimitPerSecond: 'WARDEN_API_RATE_LIMIT',
   viesUrl: 'WARDEN_VIES_URL',
   viesTimeoutMs: 'WARDEN_VIES_TIMEOUT_MS',
+  explainScores: 'WARDEN_EXPLAIN_SCORES',
 };
 
 export class ConfigError extends Error {

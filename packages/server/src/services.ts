@@ -170,6 +170,7 @@ export async function createServices(
       velocity,
       enrichment,
       futureToleranceMs: config.futureToleranceSeconds * 1000,
+      explainScores: config.explainScores,
       writeConcurrency: storage.mode === 'embedded' ? 3 : Math.max(1, Math.min(4, config.pgPoolSize - 2)),
       observer: metrics,
     });

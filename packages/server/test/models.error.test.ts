@@ -116,5 +116,12 @@ describe('model registry errors', () => {
       .decision;
     expect(d.model_version).toBe(version);
     expect(d.score).toBe(Math.round(100 / (1 + Math.exp(-1))));
+    // By default only decisions that are not allowed list what moved the score (it costs more).
+    expect(d.action).toBe('review');
+    expect(d.reasons.filter((r: { kind: string }) => r.kind === 'feature')).toHaveLength(1);
+    const calm = (await t.post('/v1/events', paymentAttempted({ amount: 1_000, currency: 'EUR' }))).json()
+      .decision;
+    expect(calm).toMatchObject({ action: 'allow', score: Math.round(100 / (1 + Math.exp(3))) });
+    expect(calm.reasons.filter((r: { kind: string }) => r.kind === 'feature')).toHaveLength(0);
   });
 });

@@ -9,7 +9,7 @@ import { BACKENDS, eventId, paymentAttempted, useTestApp } from './harness.js';
  * every registry change is audited; scopes are enforced.
  */
 describe.each(BACKENDS)('learned models on $name', (backend) => {
-  const t = useTestApp(backend);
+  const t = useTestApp(backend, { explainScores: 'all' });
   const DAY = 86_400_000;
   const start = Date.now() - 20 * DAY;
 

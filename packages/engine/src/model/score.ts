@@ -51,8 +51,6 @@ export interface ModelScore {
   score: number;
   probability: number;
   margin: number;
-  /** The features that moved the score most, as reasons (empty unless asked for). */
-  reasons: Reason[];
 }
 
 function formatValue(value: unknown): string {
@@ -62,32 +60,37 @@ function formatValue(value: unknown): string {
   return String(value);
 }
 
-/**
- * Scores a decision's features. With `explain`, TreeSHAP splits the margin among the features,
- * and each share is turned into score points: the points of all features add up to the score
- * minus the base score (the score of an event the model knows nothing about), so "+18" means
- * this feature raised the score by about 18 of those points.
- */
-export function scoreFeatures(model: ScoringModel, features: FeatureSnapshot, explain: boolean): ModelScore {
+/** Scores a decision's features: the model's margin, its calibrated probability, the score. */
+export function scoreFeatures(model: ScoringModel, features: FeatureSnapshot): ModelScore {
   const x = modelInput(model.compiled, features, model.input);
   const margin = predictMargin(model.compiled, x);
   const probability = probabilityOf(model.compiled, margin);
-  const score = scoreOf(probability);
-  if (!explain) return { score, probability, margin, reasons: [] };
+  return { score: scoreOf(probability), probability, margin };
+}
 
+/**
+ * The features that moved a score most, as reasons. TreeSHAP splits the margin among the
+ * features, and each share is turned into score points: the points of all features add up to
+ * the score minus the base score (the score of an event the model knows nothing about), so
+ * "+18" means this feature raised the score by about 18 of those points.
+ */
+export function explainScore(model: ScoringModel, features: FeatureSnapshot, scored: ModelScore): Reason[] {
+  const x = modelInput(model.compiled, features, model.input);
   const { contributions } = treeShap(model.compiled, x, model.contributions, model.scratch);
-  const marginMoved = margin - model.biasMargin;
-  const pointsMoved = 100 * probability - model.baseScore;
+  const marginMoved = scored.margin - model.biasMargin;
+  const pointsMoved = 100 * scored.probability - model.baseScore;
   // Proportional shares of the score's move; for a margin that barely moved, the slope there.
   const scale =
-    Math.abs(marginMoved) > 1e-9 ? pointsMoved / marginMoved : 100 * sigmoid(margin) * (1 - sigmoid(margin));
+    Math.abs(marginMoved) > 1e-9
+      ? pointsMoved / marginMoved
+      : 100 * sigmoid(scored.margin) * (1 - sigmoid(scored.margin));
   const ranked: { i: number; points: number }[] = [];
   for (let i = 0; i < contributions.length; i++) {
     const points = (contributions[i] as number) * scale;
     if (Math.abs(points) >= MIN_REASON_POINTS) ranked.push({ i, points });
   }
   ranked.sort((a, b) => Math.abs(b.points) - Math.abs(a.points));
-  const reasons = ranked.slice(0, MODEL_REASONS).map(({ i, points }): Reason => {
+  return ranked.slice(0, MODEL_REASONS).map(({ i, points }): Reason => {
     const name = (model.compiled.features[i] as { name: string }).name;
     const rounded = Math.round(points);
     const signed = rounded >= 0 ? `+${rounded}` : String(rounded);
@@ -98,5 +101,4 @@ export function scoreFeatures(model: ScoringModel, features: FeatureSnapshot, ex
       contribution: Math.round(points * 10) / 10,
     };
   });
-  return { score, probability, margin, reasons };
 }

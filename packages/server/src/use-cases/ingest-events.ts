@@ -83,6 +83,8 @@ export class EventIngestor {
       enrichment?: { readonly data: EnrichmentData } | null;
       futureToleranceMs: number;
       writeConcurrency: number;
+      /** Which decisions list the features that moved the score (config explainScores). */
+      explainScores?: 'flagged' | 'all';
       observer?: IngestObserver;
     },
   ) {
@@ -153,6 +155,7 @@ export class EventIngestor {
       derived: live.derived,
       model: live.activeModel,
       shadowModel: live.shadowModel,
+      explain: this.deps.explainScores,
     });
     if (outcome) this.deps.observer?.decided(outcome);
     const decisionRow = outcome ? this.decisionRow(normalised, outcome, ids.next('dec'), received) : null;

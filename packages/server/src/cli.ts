@@ -6,6 +6,7 @@ import {
   MODEL_HELP,
   modelCommand,
   REPLAY_MODEL_HELP,
+  replayEcommerceCommand,
   replayHandbookModelCommand,
 } from './cli/model-commands.js';
 import { Progress } from './cli/progress.js';
@@ -276,6 +277,8 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'replay ecommerce':
+      return replayEcommerceCommand({ data: resolve(values.data ?? '../shared/data'), json: values.json });
     case 'replay handbook':
       if (values.train)
         return replayHandbookModelCommand({

@@ -34,6 +34,24 @@ export interface CompiledModel {
   readonly calibration: ModelCalibration | null;
   /** Deepest path, in nodes: TreeSHAP sizes its scratch space from it. */
   readonly maxDepth: number;
+  /** The same trees laid out for scoring alone (see PredictLayout). */
+  readonly predict: PredictLayout;
+}
+
+/**
+ * Nodes in depth-first order, so a node's left child is the next node and only the right one is
+ * stored: scoring reads two integers and one double per level. `split[2a]` is the feature
+ * (-1 for a leaf, -2 - f for a categorical split on f), `split[2a + 1]` the right child (for
+ * a numeric split, negated when a missing value goes left);
+ * `number[a]` is the threshold, or the leaf's value. Missing values and categories are looked up
+ * apart, only on the rare paths that need them.
+ */
+export interface PredictLayout {
+  readonly roots: Int32Array;
+  readonly split: Int32Array;
+  readonly number: Float64Array;
+  readonly missingLeft: Uint8Array;
+  readonly categoryOffset: Int32Array;
 }
 
 function isNumberArray(value: unknown, length: number): value is number[] {
@@ -215,7 +233,9 @@ export function compileModel(input: unknown): Result<CompiledModel> {
     }
   }
 
+  const predict = predictLayout(roots, feature, threshold, left, right, missingLeft, categoryOffset, value);
   return ok({
+    predict,
     document: doc as ModelDocument,
     features,
     roots,
@@ -296,11 +316,80 @@ export function leafOf(model: CompiledModel, t: number, x: Float64Array): number
   }
 }
 
+function predictLayout(
+  roots: Int32Array,
+  feature: Int32Array,
+  threshold: Float64Array,
+  left: Int32Array,
+  right: Int32Array,
+  missingLeft: Uint8Array,
+  categoryOffset: Int32Array,
+  value: Float64Array,
+): PredictLayout {
+  const total = feature.length;
+  const out = {
+    roots: new Int32Array(roots.length),
+    split: new Int32Array(2 * total),
+    number: new Float64Array(total),
+    missingLeft: new Uint8Array(total),
+    categoryOffset: new Int32Array(total).fill(-1),
+  };
+  let next = 0;
+  // Depth first, left before right: a split's left child is the node placed right after it.
+  const place = (a: number): number => {
+    const at = next++;
+    const f = feature[a] as number;
+    if (f < 0) {
+      out.split[2 * at] = -1;
+      out.number[at] = value[a] as number;
+      return at;
+    }
+    const categorical = (categoryOffset[a] as number) >= 0;
+    out.split[2 * at] = categorical ? -2 - f : f;
+    out.number[at] = threshold[a] as number;
+    out.missingLeft[at] = missingLeft[a] as number;
+    out.categoryOffset[at] = categoryOffset[a] as number;
+    place(left[a] as number);
+    const r = place(right[a] as number);
+    // A numeric split says where a missing value goes by the sign: negative, left.
+    out.split[2 * at + 1] = !categorical && missingLeft[a] === 1 ? -r : r;
+    return at;
+  };
+  for (let t = 0; t < roots.length; t++) out.roots[t] = place(roots[t] as number);
+  return out;
+}
+
 /** The raw margin (log-odds) for input `x`. */
 export function predictMargin(model: CompiledModel, x: Float64Array): number {
+  const { roots, split, number, missingLeft, categoryOffset } = model.predict;
+  const bits = model.categoryBits;
   let sum = model.baseMargin;
-  const trees = model.roots.length;
-  for (let t = 0; t < trees; t++) sum += model.value[leafOf(model, t, x)] as number;
+  for (let t = 0; t < roots.length; t++) {
+    let a = roots[t] as number;
+    for (;;) {
+      const f = split[2 * a] as number;
+      if (f >= 0) {
+        // Without branches on the value: which way a split goes is as good as random, and a
+        // mispredicted branch per level cost more than the arithmetic.
+        const v = x[f] as number;
+        const r = split[2 * a + 1] as number;
+        const right = +(v >= (number[a] as number)) | (+Number.isNaN(v) & +(r > 0));
+        a += 1 + right * (Math.abs(r) - a - 1);
+      } else if (f === -1) {
+        sum += number[a] as number;
+        break;
+      } else {
+        const v = x[-2 - f] as number;
+        let goLeft: boolean;
+        if (Number.isNaN(v)) goLeft = missingLeft[a] === 1;
+        else {
+          const offset = categoryOffset[a] as number;
+          goLeft = ((bits[offset + (v >>> 5)] as number) & (1 << (v & 31))) !== 0;
+        }
+        a = goLeft ? a + 1 : (split[2 * a + 1] as number);
+      }
+    }
+  }
   return sum;
 }
 

@@ -2,9 +2,15 @@ import { type Static, Type } from '@sinclair/typebox';
 import { DECISION_EVENT_TYPES } from './events.js';
 
 const closed = { additionalProperties: false } as const;
-const lit = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
+const lit = <T extends string>(values: readonly T[], options: { description?: string } = {}) =>
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    options,
+  );
 
 export const MODEL_STATUSES = ['candidate', 'active', 'shadow', 'retired'] as const;
+export const MODEL_KINDS = ['transaction', 'user'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
 export type ModelStatus = (typeof MODEL_STATUSES)[number];
 
 const Bin = Type.Object({
@@ -49,6 +55,10 @@ export type ModelMetrics = Static<typeof ModelMetrics>;
 export const ModelSummary = Type.Object(
   {
     version: Type.String({ description: 'The version decisions name in model_version' }),
+    kind: lit(MODEL_KINDS, {
+      description:
+        'transaction: scores each decision; user: scores the user behind it, shown on the user profile',
+    }),
     status: lit(MODEL_STATUSES),
     source: Type.String({ description: 'warden (trained here), xgboost or lightgbm (imported)' }),
     features: Type.Array(Type.String(), { description: 'The attributes the model reads' }),
@@ -95,6 +105,12 @@ export const ModelTrainingRequest = Type.Object(
         minItems: 1,
         uniqueItems: true,
         description: 'The decisions to learn from (default: payment.attempted)',
+      }),
+    ),
+    kind: Type.Optional(
+      lit(MODEL_KINDS, {
+        description:
+          'transaction (default): learn from each decision; user: learn from each user as of their last decision in range, labelled fraud when the user or any of their events was',
       }),
     ),
     note: Type.Optional(Type.String({ maxLength: 500 })),

@@ -41,6 +41,7 @@ describe('decide with no rules and no model', () => {
         rulesetVersion: null,
         modelVersion: null,
         shadow: null,
+        user: null,
       });
       expect(outcome?.reasons[0]?.description.length).toBeGreaterThan(0);
     },

@@ -31,6 +31,8 @@ export interface DecisionOutcome {
   modelVersion: string | null;
   /** The shadow model's score: stored beside the decision, never enforced. */
   shadow: { version: string; score: number } | null;
+  /** The user model's score of the user behind the event, as of this event. */
+  user: { version: string; score: number } | null;
 }
 
 /** What a decision needs besides the event. `nowMs` only judges list expiries. */
@@ -47,6 +49,8 @@ export interface DecisionContext {
   model?: ScoringModel | null;
   /** A model being tried: scored and stored, never enforced. */
   shadowModel?: ScoringModel | null;
+  /** Scores the user behind the event (their account, identifiers and history). */
+  userModel?: ScoringModel | null;
   /**
    * Which decisions list the features that moved the score: 'flagged' (not allowed: what an
    * analyst or the platform acts on) or 'all'. Explaining costs far more than scoring.
@@ -76,6 +80,9 @@ export function decide(n: NormalisedEvent, ctx: DecisionContext): DecisionOutcom
     outcome.modelVersion = ctx.model.version;
     if (ctx.explain === 'all' || outcome.action !== 'allow')
       outcome.reasons.push(...explainScore(ctx.model, features, scored));
+  }
+  if (ctx.userModel && n.event.user) {
+    outcome.user = { version: ctx.userModel.version, score: scoreFeatures(ctx.userModel, features).score };
   }
   if (ctx.shadowModel) {
     outcome.shadow = {
@@ -113,5 +120,6 @@ export function decideFromSnapshot(
     rulesetVersion: ruleset?.version ?? null,
     modelVersion: null,
     shadow: null,
+    user: null,
   };
 }

@@ -167,6 +167,7 @@ async function main(argv: string[]): Promise<number> {
       note: { type: 'string' },
       'feature-names': { type: 'string' },
       shadow: { type: 'boolean' },
+      kind: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -201,6 +201,67 @@ describe.each(BACKENDS)('learned models on $name', (backend) => {
     expect((await t.post('/v1/models/deactivate', {})).json().error.code).toBe('not_found');
   });
 
+  it('trains a user model and shows each user its score on the profile, kept current', async () => {
+    const from = Date.now() - 3 * DAY;
+    const signups: Record<string, unknown>[] = [];
+    const labels: Record<string, unknown>[] = [];
+    for (let i = 0; i < 600; i++) {
+      const disposable = random() < 0.2;
+      const fraud = disposable ? random() < 0.85 : random() < 0.01;
+      const at = from + i * 60_000;
+      const id = `u_acct_${i}`;
+      signups.push({
+        id: eventId('signup'),
+        type: 'account.created',
+        occurred_at: new Date(at).toISOString(),
+        user: { id, email: `person${i}@${disposable ? 'mailinator.com' : 'gmail.com'}` },
+        session: { ip: `198.51.100.${i % 250}`, device_id: `dev_acct_${i}` },
+      });
+      if (fraud)
+        labels.push({
+          id: eventId('lbl'),
+          type: 'label',
+          occurred_at: new Date(at + 60_000).toISOString(),
+          label: { user_id: id, is_fraud: true },
+        });
+    }
+    expect((await t.post('/v1/events/batch', { events: signups })).statusCode).toBe(200);
+    expect((await t.post('/v1/events/batch', { events: labels })).statusCode).toBe(200);
+    const started = await t.post('/v1/models/trainings', {
+      kind: 'user',
+      from: new Date(from - 1000).toISOString(),
+      to: new Date(from + 600 * 60_000).toISOString(),
+    });
+    expect(started.statusCode).toBe(202);
+    const job = await waitFor(started.json().id);
+    expect(job.error).toBeNull();
+    const model = (await t.get(`/v1/models/${job.model_version}`)).json();
+    expect(model.kind).toBe('user');
+    expect(model.training.rows).toBe(600);
+    // Only the account and what surrounds it: never the event at hand.
+    expect(
+      model.features.every((f: string) =>
+        /^(user|email|phone|device|velocity\.(user|email|phone|device))\./.test(f),
+      ),
+    ).toBe(true);
+    expect(model.features).toContain('email.disposable');
+    expect(model.metrics.rocAuc).toBeGreaterThan(0.85);
+    expect((await t.post(`/v1/models/${job.model_version}/activate`, {})).json().status).toBe('active');
+    // It does not take the transaction model's place, nor give decisions a score.
+    const profileOf = async (id: string, email: string) => {
+      const d = (await t.post('/v1/events', paymentAttempted({ user: { id, email } }))).json().decision;
+      expect(d.score).toBeNull();
+      return (await t.get(`/v1/users/${id}`)).json();
+    };
+    const risky = await profileOf('u_acct_new_1', 'new1@mailinator.com');
+    const calm = await profileOf('u_acct_new_2', 'new2@gmail.com');
+    expect(risky.risk).toMatchObject({ model_version: job.model_version });
+    expect(risky.risk.score).toBeGreaterThan(calm.risk.score);
+    expect((await t.post('/v1/models/deactivate?kind=user', {})).statusCode).toBe(200);
+    const none = await profileOf('u_acct_new_3', 'new3@gmail.com');
+    expect(none.risk).toBeNull();
+  });
+
   it('enforces scopes: reading is not changing, and events keys see no models', async () => {
     const reader = await t.keyWith('models:read');
     expect((await t.get('/v1/models', reader)).statusCode).toBe(200);

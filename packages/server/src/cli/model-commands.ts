@@ -13,15 +13,17 @@ const out = (line = '') => process.stdout.write(`${line}\n`);
 
 export const MODEL_HELP = `  model list                          Every model: version, status, source, held-out metrics
   model show <version>                One model's evaluation report
-  model train --from T --to T [--labels-known-by T] [--event-types a,b] [--note N]
+  model train --from T --to T [--kind user] [--labels-known-by T] [--event-types a,b] [--note N]
                                       Train a candidate on stored decisions and their labels
+                                      (--kind user: a model of users, for the user score)
   model import <file> [--feature-names a,b,…] [--note N]
                                       Import a Warden, XGBoost (JSON) or LightGBM (text) model
   model export <version> <file>       Write a model in Warden's format
   model activate <version>            Make it the model whose score decides
   model shadow <version>              Score beside the active model, stored, never enforced
-  model deactivate [--shadow]         Take the active (or shadow) model out of force
-  model rollback                      Go back to the model active before the current one`;
+  model deactivate [--shadow] [--kind user]
+                                      Take the active (or shadow) model out of force
+  model rollback [--kind user]        Go back to the model active before the current one`;
 
 export const REPLAY_MODEL_HELP = `  replay handbook --train DAY:DAYS [--delay 7] [--test 7] [--data DIR] [--json FILE] [--save-model FILE]
                                       Train on Warden's own features of the handbook data and
@@ -30,11 +32,17 @@ export const REPLAY_MODEL_HELP = `  replay handbook --train DAY:DAYS [--delay 7]
                                       Sign-ups and purchases of the e-commerce data through the
                                       counters, point in time; train on 70%, report on 30%`;
 
+function kindOf(values: { kind?: string }): 'transaction' | 'user' {
+  if (values.kind === undefined || values.kind === 'transaction') return 'transaction';
+  if (values.kind === 'user') return 'user';
+  throw new ConfigError('--kind is transaction or user');
+}
+
 function summaryLine(m: ModelSummary): string {
   const metrics = m.metrics
     ? `AUC ${m.metrics.rocAuc.toFixed(3)}  AP ${m.metrics.averagePrecision.toFixed(3)}`
     : 'no held-out metrics (imported)';
-  return `${m.version.padStart(4)}  ${m.status.padEnd(9)}  ${m.source.padEnd(8)}  ${String(m.trees).padStart(4)} trees  ${String(m.features.length).padStart(3)} features  ${metrics}  ${m.created_at}  ${m.note ?? ''}`;
+  return `${m.version.padStart(4)}  ${m.kind.padEnd(11)}  ${m.status.padEnd(9)}  ${m.source.padEnd(8)}  ${String(m.trees).padStart(4)} trees  ${String(m.features.length).padStart(3)} features  ${metrics}  ${m.created_at}  ${m.note ?? ''}`;
 }
 
 export function printReport(metrics: ModelMetrics, title: string): void {
@@ -49,6 +57,7 @@ export interface ModelCommandValues {
   note?: string;
   'feature-names'?: string;
   shadow?: boolean;
+  kind?: string;
 }
 
 /** `warden model …`: the registry from the command line, audited as the actor "cli". */
@@ -93,6 +102,7 @@ export async function modelCommand(
           ...(values['labels-known-by'] ? { labels_known_by: values['labels-known-by'] } : {}),
           ...(values['event-types'] ? { event_types: values['event-types'].split(',') as never } : {}),
           ...(values.note ? { note: values.note } : {}),
+          ...(kindOf(values) === 'user' ? { kind: 'user' as const } : {}),
         },
         'cli',
         { onProgress: (p) => progress.update(p.total ? p.done / p.total : 0, p.phase) },
@@ -133,10 +143,10 @@ export async function modelCommand(
       return 0;
     }
     case 'deactivate':
-      out(summaryLine(await models.deactivate(values.shadow ? 'shadow' : 'active', 'cli')));
+      out(summaryLine(await models.deactivate(values.shadow ? 'shadow' : 'active', 'cli', kindOf(values))));
       return 0;
     case 'rollback':
-      out(summaryLine(await models.rollback('cli')));
+      out(summaryLine(await models.rollback('cli', kindOf(values))));
       return 0;
     default:
       throw new ConfigError(`Unknown command 'model ${sub ?? ''}'. Run: npx warden help`);

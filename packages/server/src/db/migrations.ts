@@ -218,12 +218,13 @@ const migrations: Record<string, Migration> = {
   },
   '0007_models': {
     async up(db: Kysely<unknown>) {
-      // The model registry (see use-cases/models.ts): at most one active and one shadow model.
+      // The model registry (see use-cases/models.ts): per kind, at most one active and one shadow model.
       await runStatements(
         db,
         `
         create table models (
           version integer primary key,
+          kind text not null check (kind in ('transaction', 'user')),
           status text not null check (status in ('candidate', 'active', 'shadow', 'retired')),
           source text not null,
           document jsonb not null,
@@ -237,8 +238,8 @@ const migrations: Record<string, Migration> = {
           status_changed_by text not null,
           status_changed_at timestamptz not null
         );
-        create unique index models_one_active on models (status) where status = 'active';
-        create unique index models_one_shadow on models (status) where status = 'shadow';
+        create unique index models_one_active on models (kind) where status = 'active';
+        create unique index models_one_shadow on models (kind) where status = 'shadow';
         create table model_trainings (
           id text primary key,
           status text not null check (status in ('running', 'succeeded', 'failed')),
@@ -253,7 +254,9 @@ const migrations: Record<string, Migration> = {
           finished_at timestamptz
         );
         alter table decisions add column shadow_score smallint;
-        alter table decisions add column shadow_model_version text
+        alter table decisions add column shadow_model_version text;
+        alter table decisions add column user_score smallint;
+        alter table decisions add column user_model_version text
       `,
       );
     },

@@ -42,12 +42,16 @@ export interface DecisionsTable {
   /** A shadow model's score and version: stored to compare, never enforced. */
   shadow_score: number | null;
   shadow_model_version: string | null;
+  /** The user's score from the active user model, as of this decision. */
+  user_score: number | null;
+  user_model_version: string | null;
   occurred_at: Timestamp;
   created_at: Timestamp;
 }
 
 export interface ModelsTable {
   version: number;
+  kind: 'transaction' | 'user';
   status: 'candidate' | 'active' | 'shadow' | 'retired';
   source: string;
   document: Json<unknown>;

@@ -72,6 +72,8 @@ const DECISION_COLUMNS = [
   'model_version',
   'shadow_score',
   'shadow_model_version',
+  'user_score',
+  'user_model_version',
   'occurred_at',
   'created_at',
 ] as const;

@@ -8,6 +8,7 @@ export type ModelTrainingRow = Selectable<ModelTrainingsTable>;
 
 const SUMMARY = [
   'version',
+  'kind',
   'status',
   'source',
   'features',
@@ -35,10 +36,10 @@ export async function findModel(db: Executor, version: number): Promise<ModelRow
 /** The models in force (active and shadow), without their documents: what nodes poll. */
 export async function modelsInForce(
   db: Executor,
-): Promise<Pick<ModelRow, 'version' | 'status' | 'status_changed_at'>[]> {
+): Promise<Pick<ModelRow, 'version' | 'kind' | 'status' | 'status_changed_at'>[]> {
   return db
     .selectFrom('models')
-    .select(['version', 'status', 'status_changed_at'])
+    .select(['version', 'kind', 'status', 'status_changed_at'])
     .where('status', 'in', ['active', 'shadow'])
     .execute();
 }
@@ -85,16 +86,26 @@ export async function setModelStatus(
 export async function modelWithStatus(
   tx: Executor,
   status: ModelRow['status'],
+  kind: ModelRow['kind'],
 ): Promise<ModelSummaryRow | undefined> {
-  return tx.selectFrom('models').select(SUMMARY).where('status', '=', status).executeTakeFirst();
+  return tx
+    .selectFrom('models')
+    .select(SUMMARY)
+    .where('status', '=', status)
+    .where('kind', '=', kind)
+    .executeTakeFirst();
 }
 
 /** The model most recently retired from active: where a rollback goes back to. */
-export async function lastRetiredModel(tx: Executor): Promise<ModelSummaryRow | undefined> {
+export async function lastRetiredModel(
+  tx: Executor,
+  kind: ModelRow['kind'],
+): Promise<ModelSummaryRow | undefined> {
   return tx
     .selectFrom('models')
     .select(SUMMARY)
     .where('status', '=', 'retired')
+    .where('kind', '=', kind)
     .orderBy('status_changed_at', 'desc')
     .orderBy('version', 'desc')
     .limit(1)
@@ -125,6 +136,7 @@ export async function findTraining(db: Executor, id: string): Promise<ModelTrain
 }
 
 export interface TrainingDecisionRow {
+  event_type: string;
   event_id: string;
   user_id: string | null;
   snapshot: string | null;
@@ -141,7 +153,7 @@ export async function trainingDecisionsInBlocks(
   end: number,
 ): Promise<TrainingDecisionRow[]> {
   const { rows } = await sql<TrainingDecisionRow>`
-    select event_id, user_id, snapshot, occurred_at from decisions
+    select event_type, event_id, user_id, snapshot, occurred_at from decisions
     where ctid >= ${`(${first},0)`}::tid and ctid < ${`(${end},0)`}::tid
       and occurred_at >= ${from} and occurred_at < ${to}
       and event_type = any(${[...eventTypes]}::text[])

@@ -155,6 +155,7 @@ export class EventIngestor {
       derived: live.derived,
       model: live.activeModel,
       shadowModel: live.shadowModel,
+      userModel: live.userModel,
       explain: this.deps.explainScores,
     });
     if (outcome) this.deps.observer?.decided(outcome);
@@ -220,6 +221,8 @@ export class EventIngestor {
       model_version: outcome.modelVersion,
       shadow_score: outcome.shadow?.score ?? null,
       shadow_model_version: outcome.shadow?.version ?? null,
+      user_score: outcome.user?.score ?? null,
+      user_model_version: outcome.user?.version ?? null,
       occurred_at: n.occurredAt,
       created_at: at,
     };

@@ -140,9 +140,10 @@ export class LiveState {
   onVelocityChange: ((model: VelocityModel) => void) | null = null;
   /** A ruleset that stopped compiling (a list it used vanished) is kept out, and said so here. */
   problem: string | null = null;
-  private models: { active: ScoringModel | null; shadow: ScoringModel | null } = {
+  private models: { active: ScoringModel | null; shadow: ScoringModel | null; user: ScoringModel | null } = {
     active: null,
     shadow: null,
+    user: null,
   };
   private modelSignature = '';
   /** Told when the active model changes, with the version now in force (null: none). */
@@ -197,6 +198,11 @@ export class LiveState {
   /** The model scored beside it and stored, never enforced. */
   get shadowModel(): ScoringModel | null {
     return this.models.shadow;
+  }
+
+  /** The model that scores the user behind each decision (shown on the user profile). */
+  get userModel(): ScoringModel | null {
+    return this.models.user;
   }
 
   get listsView(): ListSet {
@@ -277,17 +283,20 @@ export class LiveState {
   private async refreshModels(catalogueChanged: boolean): Promise<void> {
     const rows = await modelsInForce(this.db);
     const signature = JSON.stringify(
-      rows.map((r) => [r.version, r.status, new Date(r.status_changed_at).getTime()]).sort(),
+      rows.map((r) => [r.version, r.kind, r.status, new Date(r.status_changed_at).getTime()]).sort(),
     );
     if (signature === this.modelSignature && !catalogueChanged) return;
     const descriptions = new Map<string, string>();
     for (const a of [...ATTRIBUTES, ...this.model.attributes, ...derivedAttributes(this.model.derived)])
       descriptions.set(a.name, a.description);
     const describe = (name: string) => descriptions.get(name) ?? name;
-    const load = async (status: 'active' | 'shadow'): Promise<ScoringModel | null> => {
-      const row = rows.find((r) => r.status === status);
+    const load = async (
+      status: 'active' | 'shadow',
+      kind: 'transaction' | 'user',
+      known: ScoringModel | null,
+    ): Promise<ScoringModel | null> => {
+      const row = rows.find((r) => r.status === status && r.kind === kind);
       if (!row) return null;
-      const known = status === 'active' ? this.models.active : this.models.shadow;
       if (known?.version === String(row.version) && !catalogueChanged) return known;
       const stored = await findModel(this.db, row.version);
       const compiled = stored ? compileModel(stored.document) : null;
@@ -298,7 +307,11 @@ export class LiveState {
       return scoringModel(String(row.version), compiled.value, describe);
     };
     const previous = this.models.active?.version ?? null;
-    this.models = { active: await load('active'), shadow: await load('shadow') };
+    this.models = {
+      active: await load('active', 'transaction', this.models.active),
+      shadow: await load('shadow', 'transaction', this.models.shadow),
+      user: await load('active', 'user', this.models.user),
+    };
     this.modelSignature = signature;
     const now = this.models.active?.version ?? null;
     if (now !== previous) this.onModelChange?.(now);

@@ -1,4 +1,11 @@
-import type { ModelMetrics, ModelSummary, ModelTraining, ModelTrainingRequest } from '@warden/contracts';
+import {
+  DECISION_EVENT_TYPES,
+  type ModelKind,
+  type ModelMetrics,
+  type ModelSummary,
+  type ModelTraining,
+  type ModelTrainingRequest,
+} from '@warden/contracts';
 import {
   compileModel,
   type FeatureSnapshot,
@@ -47,6 +54,39 @@ import type { AuditLog } from './audit.js';
 import { labelOf, loadLabels } from './labels.js';
 import type { LiveState } from './live-state.js';
 
+/**
+ * What a user model may read: the account and the identifiers and history around it, not the
+ * event at hand (its amount, its card), so the user's score does not swing with each payment.
+ */
+const USER_FEATURE_PREFIXES = [
+  'user.',
+  'email.',
+  'phone.',
+  'device.',
+  'velocity.user.',
+  'velocity.email.',
+  'velocity.phone.',
+  'velocity.device.',
+];
+
+/**
+ * One row per user: their features as of their newest decision in range, labelled fraud when
+ * the user was, or any of their decisions in range was.
+ */
+function asUserRows<T extends { atMs: number; fraud: boolean; userId: string | null }>(rows: T[]): T[] {
+  const byUser = new Map<string, { newest: T; fraud: boolean }>();
+  for (const r of rows) {
+    if (!r.userId) continue;
+    const known = byUser.get(r.userId);
+    if (!known) byUser.set(r.userId, { newest: r, fraud: r.fraud });
+    else {
+      if (r.atMs >= known.newest.atMs) known.newest = r;
+      known.fraud ||= r.fraud;
+    }
+  }
+  return [...byUser.values()].map(({ newest, fraud }) => ({ ...newest, fraud }));
+}
+
 /** About 16 MB of table per read, as backtests read. */
 const BLOCKS_PER_READ = 2000;
 /** The newest share of the range, by time, that the report is measured on. */
@@ -67,6 +107,7 @@ export type DriftBaseline = Record<string, StabilityBaseline>;
 export function summaryView(row: ModelSummaryRow, trees: number): ModelSummary {
   return {
     version: String(row.version),
+    kind: row.kind,
     status: row.status,
     source: row.source,
     features: row.features,
@@ -178,7 +219,7 @@ export class Models {
     }
     const row = await this.store(
       doc,
-      { metrics: null, training: null, baseline: null },
+      { kind: 'transaction', metrics: null, training: null, baseline: null },
       options.note ?? null,
       actor,
       'model.imported',
@@ -193,7 +234,7 @@ export class Models {
       const target = await findModel(tx, v);
       if (!target) throw new WardenError('not_found', `No model version ${v}`);
       if (target.status === 'active') return target;
-      const current = await modelWithStatus(tx, 'active');
+      const current = await modelWithStatus(tx, 'active', target.kind);
       const now = this.clock.now();
       if (current) await setModelStatus(tx, current.version, 'retired', actor, now);
       await setModelStatus(tx, v, 'active', actor, now);
@@ -219,7 +260,12 @@ export class Models {
       if (target.status === 'active')
         throw new WardenError('conflict', `Model ${v} is active; deactivate it or activate another first`);
       if (target.status === 'shadow') return target;
-      const current = await modelWithStatus(tx, 'shadow');
+      if (target.kind === 'user')
+        throw new WardenError(
+          'conflict',
+          'A user model cannot be shadowed: activate it, or compare its report',
+        );
+      const current = await modelWithStatus(tx, 'shadow', target.kind);
       const now = this.clock.now();
       if (current) await setModelStatus(tx, current.version, 'candidate', actor, now);
       await setModelStatus(tx, v, 'shadow', actor, now);
@@ -236,11 +282,15 @@ export class Models {
   }
 
   /** Takes the active or the shadow model out of force: no score, or no shadow score. */
-  async deactivate(which: 'active' | 'shadow', actor: string): Promise<ModelSummary> {
+  async deactivate(
+    which: 'active' | 'shadow',
+    actor: string,
+    kind: ModelKind = 'transaction',
+  ): Promise<ModelSummary> {
     const row = await this.db.transaction().execute(async (tx) => {
       await lockRegistry(tx);
-      const current = await modelWithStatus(tx, which);
-      if (!current) throw new WardenError('not_found', `No model is ${which}`);
+      const current = await modelWithStatus(tx, which, kind);
+      if (!current) throw new WardenError('not_found', `No ${kind} model is ${which}`);
       const now = this.clock.now();
       const status = which === 'active' ? 'retired' : 'candidate';
       await setModelStatus(tx, current.version, status, actor, now);
@@ -256,13 +306,16 @@ export class Models {
   }
 
   /** Goes back to the model that was active before the current one. */
-  async rollback(actor: string): Promise<ModelSummary> {
+  async rollback(actor: string, kind: ModelKind = 'transaction'): Promise<ModelSummary> {
     const row = await this.db.transaction().execute(async (tx) => {
       await lockRegistry(tx);
-      const current = await modelWithStatus(tx, 'active');
-      const previous = await lastRetiredModel(tx);
+      const current = await modelWithStatus(tx, 'active', kind);
+      const previous = await lastRetiredModel(tx, kind);
       if (!previous)
-        throw new WardenError('conflict', 'No model was active before: there is nothing to roll back to');
+        throw new WardenError(
+          'conflict',
+          `No ${kind} model was active before: there is nothing to roll back to`,
+        );
       const now = this.clock.now();
       if (current) await setModelStatus(tx, current.version, 'retired', actor, new Date(now.getTime() - 1));
       await setModelStatus(tx, previous.version, 'active', actor, now);
@@ -363,14 +416,24 @@ export class Models {
     options: { onProgress?: (p: TrainingProgress) => Promise<void> | void; trainOptions?: TrainOptions } = {},
   ): Promise<ModelSummary> {
     const { from, to, knownBy } = this.checkRequest(request);
-    const eventTypes = request.event_types ?? ['payment.attempted'];
+    const kind = request.kind ?? 'transaction';
+    // A user model learns from every decided event type unless told otherwise: the user's state
+    // shows in all of them.
+    const eventTypes =
+      request.event_types ?? (kind === 'user' ? [...DECISION_EVENT_TYPES] : ['payment.attempted']);
     const progress = options.onProgress ?? (() => {});
     const started = performance.now();
     const labels = await loadLabels(this.db, this.keyring, knownBy);
     const schemas = this.live.snapshots;
     await schemas.loadAll();
     const blocks = await decisionBlocks(this.db);
-    const rows: { features: FeatureSnapshot; atMs: number; fraud: boolean }[] = [];
+    let rows: {
+      features: FeatureSnapshot;
+      atMs: number;
+      fraud: boolean;
+      userId: string | null;
+      eventId: string;
+    }[] = [];
     for (let first = 0; first < blocks; first += BLOCKS_PER_READ) {
       const page = await trainingDecisionsInBlocks(
         this.db,
@@ -386,10 +449,13 @@ export class Models {
           features: openSnapshot(this.keyring, r.snapshot, schemas),
           atMs: new Date(r.occurred_at).getTime(),
           fraud: labelOf(labels, r.event_id, r.user_id) === true,
+          userId: r.user_id,
+          eventId: r.event_id,
         });
       }
       await progress({ phase: 'reading', done: Math.min(blocks, first + BLOCKS_PER_READ), total: blocks });
     }
+    if (kind === 'user') rows = asUserRows(rows);
     const frauds = rows.filter((r) => r.fraud).length;
     if (rows.length < MIN_TRAINING_ROWS || frauds < MIN_TRAINING_FRAUDS) {
       throw new WardenError(
@@ -404,7 +470,9 @@ export class Models {
     const fit = rows.slice(0, validStart);
     const valid = rows.slice(validStart, testStart);
     const test = rows.slice(testStart);
-    const names = trainingFeatureNames(fit.map((r) => r.features));
+    const names = trainingFeatureNames(fit.map((r) => r.features)).filter(
+      (name) => kind === 'transaction' || USER_FEATURE_PREFIXES.some((p) => name.startsWith(p)),
+    );
     if (!names.length)
       throw new WardenError('invalid_field', 'The decisions in range hold no usable features', '/from');
     const toData = (part: typeof rows, features?: ModelDocument['features']) =>
@@ -465,7 +533,7 @@ export class Models {
     };
     const row = await this.store(
       document,
-      { metrics: metrics as ModelMetrics, training, baseline },
+      { kind, metrics: metrics as ModelMetrics, training, baseline },
       request.note ?? null,
       actor,
       'model.trained',
@@ -476,7 +544,12 @@ export class Models {
 
   private async store(
     doc: ModelDocument,
-    extra: { metrics: ModelMetrics | null; training: TrainingInfo | null; baseline: DriftBaseline | null },
+    extra: {
+      kind: ModelKind;
+      metrics: ModelMetrics | null;
+      training: TrainingInfo | null;
+      baseline: DriftBaseline | null;
+    },
     note: string | null,
     actor: string,
     action: string,
@@ -490,6 +563,7 @@ export class Models {
       const now = this.clock.now();
       const row = {
         version,
+        kind: extra.kind,
         status: 'candidate' as const,
         source: doc.source,
         features: doc.features.map((f) => f.name),

@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Database } from '../db/schema.js';
 import { WardenError } from '../errors.js';
-import { findDecision, recentDecisionsOfUser } from '../repositories/decisions.js';
+import { type DecisionRow, findDecision, recentDecisionsOfUser } from '../repositories/decisions.js';
 import { type EventRow, listEvents, otherUsersOf, userActivity } from '../repositories/events.js';
 import { decisionView } from './ingest-events.js';
 
@@ -189,6 +189,22 @@ export class Queries {
         decision_id: row.decision_id,
       })),
       recent_decisions: decisions.map(decisionView),
+      risk: userRisk(decisions),
     };
   }
+}
+
+/**
+ * The user's score: the active user model's, as of the newest decision that carried one (each
+ * decision about the user scores them again, so it follows their account as it changes).
+ */
+function userRisk(decisions: DecisionRow[]) {
+  const newest = decisions.find((d) => d.user_score !== null && d.user_model_version !== null);
+  if (!newest) return null;
+  return {
+    score: newest.user_score as number,
+    model_version: newest.user_model_version as string,
+    as_of: new Date(newest.created_at).toISOString(),
+    decision_id: newest.id,
+  };
 }

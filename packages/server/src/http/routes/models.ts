@@ -9,6 +9,7 @@ const errors = { 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 const security = [{ bearer: [] }];
 const read = { config: { scope: 'models:read' as const } };
 const write = { config: { scope: 'models:write' as const } };
+const Kind = Type.Union([Type.Literal('transaction'), Type.Literal('user')]);
 const Version = Type.Object({ version: Type.String({ pattern: '^[1-9][0-9]{0,8}$' }) });
 /** A 300-tree model in Warden's JSON is a few MB; XGBoost's JSON is larger. */
 const MODEL_BODY_LIMIT = 64 * 1024 * 1024;
@@ -174,12 +175,14 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       ...write,
       schema: {
         tags: ['models'],
-        summary: 'Go back to the model that was active before the current one',
+        summary:
+          'Go back to the model that was active before the current one (of the kind given, default transaction)',
+        querystring: Type.Object({ kind: Type.Optional(Kind) }, { additionalProperties: false }),
         response: { 200: ModelSummary, ...errors, 409: ErrorBody },
         security,
       },
     },
-    async (request) => models.rollback(actorOf(request)),
+    async (request) => models.rollback(actorOf(request), request.query.kind),
   );
 
   app.post(
@@ -190,13 +193,17 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
         tags: ['models'],
         summary: 'Take the active model (or, with which=shadow, the shadow model) out of force',
         querystring: Type.Object(
-          { which: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('shadow')])) },
+          {
+            which: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('shadow')])),
+            kind: Type.Optional(Kind),
+          },
           { additionalProperties: false },
         ),
         response: { 200: ModelSummary, ...errors },
         security,
       },
     },
-    async (request) => models.deactivate(request.query.which ?? 'active', actorOf(request)),
+    async (request) =>
+      models.deactivate(request.query.which ?? 'active', actorOf(request), request.query.kind),
   );
 };

@@ -19,6 +19,18 @@ const LinkedEntity = Type.Object({
 
 const UserProfile = Type.Object({
   id: Type.String(),
+  risk: Type.Union(
+    [
+      Type.Object({
+        score: Type.Integer({ minimum: 0, maximum: 100 }),
+        model_version: Type.String(),
+        as_of: Type.String({ description: 'When the user was last scored: the decision it came with' }),
+        decision_id: Type.String(),
+      }),
+      Type.Null(),
+    ],
+    { description: 'The user score from the active user model (docs/models.md); null until one is active' },
+  ),
   first_seen: Type.String(),
   last_seen: Type.String(),
   event_count: Type.Integer(),

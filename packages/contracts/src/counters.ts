@@ -17,6 +17,11 @@ export const COUNTER_KEY_KINDS = [
   'ip_country',
   'user_ip_country',
   'user_hour',
+  /**
+   * The user other users report: a `report.filed` counts for its `target_user_id`, and any other
+   * event reads the series of its own user ("reports against this user").
+   */
+  'reported_user',
 ] as const;
 export type CounterKeyKind = (typeof COUNTER_KEY_KINDS)[number];
 

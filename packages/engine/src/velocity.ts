@@ -160,6 +160,7 @@ const EXTRACTORS: Record<string, Extract> = {
     return user ? `${user}\u0001${eventHour(n)}` : undefined;
   },
   position: positionOf,
+  reported_user: (n) => (n.event.type === 'report.filed' ? n.event.target_user_id : n.event.user?.id),
 };
 
 /**
@@ -281,6 +282,12 @@ export const BUILTIN_COUNTERS: readonly CounterInput[] = [
   c('ip', 'seen', 'recency', []),
   c('phone', 'seen', 'recency', []),
   c('user', 'login', 'recency', [], { event_types: ['login.succeeded'], of: 'ip' }),
+  // Reports by other users against this one, and by how many reporters.
+  c('reported_user', 'reports', 'count', ['30d', '365d'], { event_types: ['report.filed'] }),
+  c('reported_user', 'distinct_reporters', 'distinct', ['365d'], {
+    event_types: ['report.filed'],
+    of: 'user',
+  }),
   c('user', 'payment', 'recency', [], { outcome: 'attempted', of: 'card' }),
   // Where the user last logged in from: distance and speed to this event (impossible travel).
   c('user', 'login_place', 'recency', [], { event_types: ['login.succeeded'], of: 'position' }),

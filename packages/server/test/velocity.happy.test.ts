@@ -87,6 +87,25 @@ describe('velocity through the API (memory store)', () => {
     expect(decision.reasons.map((r: { rule_id?: string }) => r.rule_id)).toContain(draft.json().id);
   });
 
+  it('counts reports by other users against the user they name, and by how many reporters', async () => {
+    for (const [i, reporter] of ['vu_rep_a', 'vu_rep_b', 'vu_rep_a'].entries()) {
+      const report = {
+        id: eventId('rep'),
+        type: 'report.filed',
+        occurred_at: at(200 + i),
+        user: { id: reporter },
+        target_user_id: 'vu_reported',
+      };
+      expect((await t.post('/v1/events', report)).statusCode).toBe(200);
+    }
+    const { snapshot } = await decide({ occurred_at: at(210), user: { id: 'vu_reported' } });
+    expect(snapshot['velocity.reported_user.reports_30d']).toBe(3);
+    expect(snapshot['velocity.reported_user.distinct_reporters_365d']).toBe(2);
+    // The reporters are not reported.
+    const reporter = await decide({ occurred_at: at(211), user: { id: 'vu_rep_a' } });
+    expect(reporter.snapshot['velocity.reported_user.reports_30d'] ?? 0).toBe(0);
+  });
+
   it('counts a fraud label on the keys of the event it names, once however many labels say so', async () => {
     const device = `dev_${eventId('d')}`;
     const paid = paymentAttempted({

@@ -67,6 +67,7 @@ const USER_FEATURE_PREFIXES = [
   'velocity.email.',
   'velocity.phone.',
   'velocity.device.',
+  'velocity.reported_user.',
 ];
 
 /**

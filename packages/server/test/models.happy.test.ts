@@ -96,6 +96,9 @@ describe.each(BACKENDS)('learned models on $name', (backend) => {
     // Held-out: the newest 20% of the range, which the model never saw.
     expect(model.metrics.rows).toBe(240);
     expect(model.metrics.rocAuc).toBeGreaterThan(0.9);
+    // Users stand for the handbook's customers: the share of fraud among each day's top 100.
+    expect(model.metrics.cardPrecisionAt100).toBeGreaterThan(0);
+    expect(model.metrics.cardPrecisionAt100).toBeLessThanOrEqual(1);
     const list = (await t.get('/v1/models')).json().data;
     expect(list.map((m: { version: string }) => m.version)).toContain(firstVersion);
   });

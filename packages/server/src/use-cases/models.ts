@@ -517,6 +517,23 @@ export class Models {
       margins: testMargins,
       probabilities: testMargins.map((m) => probabilityOf(compiled.value, m)),
       labels: test.map((r) => (r.fraud ? 1 : 0)),
+      // Card precision at 100, with users as the customers and UTC days as the handbook's days.
+      ...(kind === 'transaction'
+        ? {
+            ranked: test.flatMap((r, i) =>
+              r.userId
+                ? [
+                    {
+                      day: new Date(r.atMs).toISOString().slice(0, 10),
+                      entity: r.userId,
+                      score: testMargins[i] as number,
+                      label: r.fraud ? 1 : 0,
+                    },
+                  ]
+                : [],
+            ),
+          }
+        : {}),
     });
     const baseline: DriftBaseline = {};
     document.features.forEach((f, i) => {

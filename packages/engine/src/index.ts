@@ -13,5 +13,6 @@ export * from './model/index.js';
 export * from './normalise.js';
 export * from './result.js';
 export * from './rules.js';
+export * from './seeded-random.js';
 export * from './validate-event.js';
 export * from './velocity.js';

@@ -3,6 +3,7 @@ import {
   type ModelCalibration,
   type ModelDocument,
   probabilityOf,
+  seededRandom,
   sigmoid,
 } from '@warden/engine';
 import fc from 'fast-check';
@@ -17,24 +18,12 @@ import { calibrationTable } from './metrics.js';
  * close to observed ones; bad input is refused with a message.
  */
 
-/** A seeded generator (mulberry32), so synthetic sets are the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Rows whose true log-odds are normal around -3 (about 8 % fraud), with a model that reports
  * twice the true log-odds: overconfident at both ends, the usual fault of boosted trees.
  */
 function miscalibrated(rows: number, seed: number): { margins: Float64Array; labels: Uint8Array } {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const margins = new Float64Array(rows);
   const labels = new Uint8Array(rows);
   for (let i = 0; i < rows; i++) {

@@ -1,3 +1,4 @@
+import { seededRandom } from '@warden/engine';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -14,20 +15,8 @@ import {
  * as the training rows; missing values and categories absent from one side are counted, not lost.
  */
 
-/** A seeded generator (mulberry32), so samples are the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function normals(n: number, mean: number, seed: number): Float64Array {
-  const next = random(seed);
+  const next = seededRandom(seed);
   return Float64Array.from(
     { length: n },
     () => mean + Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next()),

@@ -14,4 +14,5 @@ export {
   scoreHistogram,
 } from './metrics.js';
 export * from './report.js';
+export * from './score-rows.js';
 export { TrainingError, type TrainOptions, type TrainResult, train } from './train.js';

@@ -1,3 +1,4 @@
+import { seededRandom } from '@warden/engine';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -85,18 +86,6 @@ const scoredRows = fc
   )
   .filter((rows) => rows.some((r) => r.label === 1) && rows.some((r) => r.label === 0))
   .map((rows) => ({ scores: rows.map((r) => r.score), labels: rows.map((r) => r.label) }));
-
-/** A seeded generator (mulberry32), so large synthetic sets are the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('rocAuc', () => {
   it('gives scikit-learn’s documented value', () => {
@@ -209,7 +198,7 @@ describe('recallAtFpr', () => {
 describe('rocAuc and averagePrecision on a million rows', () => {
   it('take well under a second each', () => {
     const n = 1_000_000;
-    const next = random(7);
+    const next = seededRandom(7);
     const scores = new Float64Array(n);
     const labels = new Uint8Array(n);
     for (let i = 0; i < n; i++) {

@@ -1,4 +1,4 @@
-import { sigmoid } from '@warden/engine';
+import { seededRandom, sigmoid } from '@warden/engine';
 import { describe, expect, it } from 'vitest';
 import { averagePrecision, calibrationTable, type RankedRow, recallAtFpr, rocAuc } from './metrics.js';
 import { evaluate, renderReport } from './report.js';
@@ -10,25 +10,13 @@ import { evaluate, renderReport } from './report.js';
  * text carries the key numbers in aligned columns.
  */
 
-/** A seeded generator (mulberry32), so the synthetic set is the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function synthetic(rows: number): {
   margins: Float64Array;
   probabilities: Float64Array;
   labels: Uint8Array;
   ranked: RankedRow[];
 } {
-  const next = random(11);
+  const next = seededRandom(11);
   const margins = new Float64Array(rows);
   const probabilities = new Float64Array(rows);
   const labels = new Uint8Array(rows);

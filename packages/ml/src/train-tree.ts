@@ -1,4 +1,4 @@
-import type { ModelTree } from '@warden/engine';
+import { emptyTree, type ModelTree } from '@warden/engine';
 import type { FeatureBins } from './binning.js';
 import type { HistogramBuilder } from './train-threads.js';
 
@@ -222,16 +222,7 @@ export function growTree(grower: TreeGrower, rows: number): GrownTree {
     return s;
   };
 
-  const out: ModelTree = {
-    feature: [],
-    threshold: [],
-    left: [],
-    right: [],
-    missing_left: [],
-    categories_left: [],
-    value: [],
-    cover: [],
-  };
+  const out = emptyTree();
   const goesLeft: Uint8Array[] = [];
   const leaves: GrownTree['leaves'] = [];
   const addNode = (h: number): number => {

@@ -27,6 +27,7 @@ import { fail, ok, type Result } from '../result.js';
 import { compileModel } from './compiled-model.js';
 import type { ImportOptions } from './import-model.js';
 import {
+  emptyTree,
   MODEL_FORMAT,
   MODEL_FORMAT_VERSION,
   type ModelDocument,
@@ -300,16 +301,7 @@ function convertTree(
 ): Result<ModelTree> {
   const checked = checkShape(raw, at);
   if (!checked.ok) return checked;
-  const tree: ModelTree = {
-    feature: [],
-    threshold: [],
-    left: [],
-    right: [],
-    missing_left: [],
-    categories_left: [],
-    value: [],
-    cover: [],
-  };
+  const tree = emptyTree();
   const push = (
     feature: number,
     threshold: number,

@@ -23,6 +23,7 @@ import { fail, ok, type Result } from '../result.js';
 import { compileModel } from './compiled-model.js';
 import type { ImportOptions } from './import-model.js';
 import {
+  emptyTree,
   MODEL_FORMAT,
   MODEL_FORMAT_VERSION,
   type ModelDocument,
@@ -237,16 +238,7 @@ function convertTree(
     }
   }
 
-  const tree: ModelTree = {
-    feature: [],
-    threshold: [],
-    left: [],
-    right: [],
-    missing_left: [],
-    categories_left: [],
-    value: [],
-    cover: [],
-  };
+  const tree = emptyTree();
   for (const j of order) {
     const cover = raw.hessian[j];
     if (typeof cover !== 'number' || !Number.isFinite(cover) || cover < 0)

@@ -45,6 +45,20 @@ export interface ModelTree {
   cover: number[];
 }
 
+/** A tree with no nodes yet, for importers and the trainer to push nodes into. */
+export function emptyTree(): ModelTree {
+  return {
+    feature: [],
+    threshold: [],
+    left: [],
+    right: [],
+    missing_left: [],
+    categories_left: [],
+    value: [],
+    cover: [],
+  };
+}
+
 /**
  * Maps a raw margin to a calibrated probability: piecewise linear through the points (margins
  * increasing, probabilities non-decreasing), flat beyond the ends. Without one, the probability

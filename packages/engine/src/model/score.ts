@@ -51,6 +51,8 @@ export interface ModelScore {
   score: number;
   probability: number;
   margin: number;
+  /** The model's input the score was computed from (the model's own buffer). */
+  input: Float64Array;
 }
 
 function formatValue(value: unknown): string {
@@ -65,7 +67,7 @@ export function scoreFeatures(model: ScoringModel, features: FeatureSnapshot): M
   const x = modelInput(model.compiled, features, model.input);
   const margin = predictMargin(model.compiled, x);
   const probability = probabilityOf(model.compiled, margin);
-  return { score: scoreOf(probability), probability, margin };
+  return { score: scoreOf(probability), probability, margin, input: x };
 }
 
 /**
@@ -75,8 +77,8 @@ export function scoreFeatures(model: ScoringModel, features: FeatureSnapshot): M
  * "+18" means this feature raised the score by about 18 of those points.
  */
 export function explainScore(model: ScoringModel, features: FeatureSnapshot, scored: ModelScore): Reason[] {
-  const x = modelInput(model.compiled, features, model.input);
-  const { contributions } = treeShap(model.compiled, x, model.contributions, model.scratch);
+  // The input scoreFeatures built: the decision path does not convert the features twice.
+  const { contributions } = treeShap(model.compiled, scored.input, model.contributions, model.scratch);
   const marginMoved = scored.margin - model.biasMargin;
   const pointsMoved = 100 * scored.probability - model.baseScore;
   // Proportional shares of the score's move; for a margin that barely moved, the slope there.

@@ -4,20 +4,9 @@
  * same trees. Not exported from the package: tests and `bench/` import it by path.
  */
 import type { FeatureSnapshot } from '../catalogue.js';
+import { seededRandom } from '../seeded-random.js';
 import { type CompiledModel, compileModel } from './compiled-model.js';
 import type { ModelDocument, ModelFeature, ModelTree } from './model-document.js';
-
-/** mulberry32, as bench/random.ts: small, seeded, good enough to draw trees and inputs. */
-export function testRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface TestModelOptions {
   seed: number;
@@ -155,7 +144,7 @@ function randomTree(
 
 /** A random but valid model document (see TestModelOptions). */
 export function testModelDocument(options: TestModelOptions): ModelDocument {
-  const random = testRandom(options.seed);
+  const random = seededRandom(options.seed);
   const settings = {
     depth: options.depth,
     numeric: options.numeric,
@@ -190,7 +179,7 @@ export function testModel(options: TestModelOptions): CompiledModel {
  * indices, and NaN (missing) with probability `missing`.
  */
 export function testInputs(model: CompiledModel, count: number, seed: number, missing = 0.1): Float64Array[] {
-  const random = testRandom(seed);
+  const random = seededRandom(seed);
   const n = model.features.length;
   return Array.from({ length: count }, () => {
     const x = new Float64Array(n);
@@ -214,7 +203,7 @@ export function testSnapshots(
   seed: number,
   missing = 0.1,
 ): FeatureSnapshot[] {
-  const random = testRandom(seed);
+  const random = seededRandom(seed);
   return Array.from({ length: count }, () => {
     const snapshot: FeatureSnapshot = {};
     for (const f of model.features) {

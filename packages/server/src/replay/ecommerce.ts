@@ -1,10 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { CounterInput, DerivedFeatureInput, Event } from '@warden/contracts';
+import type { Event } from '@warden/contracts';
 import {
   celContext,
   compileDerived,
-  compileModel,
   computeAttributes,
   type EnrichmentData,
   enrichEvent,
@@ -13,19 +12,18 @@ import {
   type IpFacts,
   ListSet,
   type ModelDocument,
-  modelInput,
   type NormalisedEvent,
   normaliseEvent,
-  predictMargin,
-  probabilityOf,
   type RatesPort,
   type SeriesRead,
+  seededRandom,
 } from '@warden/engine';
 import {
   type Dataset,
   datasetFromRows,
   type EvaluationReport,
   evaluate,
+  scoreSnapshots,
   type TrainOptions,
   train,
   trainingFeatureNames,
@@ -34,6 +32,7 @@ import { createRates } from '../rates.js';
 import { compileVelocity } from '../use-cases/live-state.js';
 import { MemoryVelocityStore } from '../velocity/memory-store.js';
 import type { VelocityOp, VelocityStore } from '../velocity/store.js';
+import { type ReplayConfig, readReplayConfig } from './handbook.js';
 
 /**
  * The e-commerce data set's features as an operator would configure them: sign-ups, purchases
@@ -42,13 +41,8 @@ import type { VelocityOp, VelocityStore } from '../velocity/store.js';
  */
 export const ECOMMERCE_CONFIG_FILE = new URL('../../../../examples/ecommerce-counters.json', import.meta.url);
 
-export interface EcommerceConfig {
-  counters: CounterInput[];
-  derivedFeatures: DerivedFeatureInput[];
-}
-
-export function ecommerceConfig(): EcommerceConfig {
-  return JSON.parse(readFileSync(ECOMMERCE_CONFIG_FILE, 'utf8')) as EcommerceConfig;
+export function ecommerceConfig(): ReplayConfig {
+  return readReplayConfig(ECOMMERCE_CONFIG_FILE);
 }
 
 export const ECOMMERCE_ROWS = 30_189;
@@ -333,7 +327,7 @@ export interface EcommerceReplayOptions {
   /** Default: USD as the reference currency, so amounts stay in US cents. */
   rates?: RatesPort;
   /** Counters and derived features to use instead of examples/ecommerce-counters.json. */
-  config?: EcommerceConfig;
+  config?: ReplayConfig;
   /** Only the first `limit` rows of the file (for quick runs); all when undefined. */
   limit?: number;
 }
@@ -412,18 +406,6 @@ export async function replayEcommerceFeatures(options: EcommerceReplayOptions): 
   await flush();
   purchases.sort((a, b) => a.row - b.row);
   return { purchases, events: timeline.length, ms: Math.round(performance.now() - started) };
-}
-
-/** mulberry32: a small seeded generator, so a seed gives the same split on every run. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffled(items: number[], random: () => number): number[] {
@@ -603,19 +585,11 @@ export async function trainEcommerce(
     ...(options.training ?? ECOMMERCE_TRAINING),
     validation: datasetOf(validRows, names, fitData),
   });
-  const compiled = compileModel(trained.model);
-  if (!compiled.ok) throw new Error(`The trained model does not compile: ${compiled.problem.message}`);
-
-  const margins = new Float64Array(testRows.length);
-  const probabilities = new Float64Array(testRows.length);
-  const testLabels = new Uint8Array(testRows.length);
-  const x = new Float64Array(compiled.value.features.length);
-  testRows.forEach((p, i) => {
-    const margin = predictMargin(compiled.value, modelInput(compiled.value, p.features, x));
-    margins[i] = margin;
-    probabilities[i] = probabilityOf(compiled.value, margin);
-    testLabels[i] = p.fraud ? 1 : 0;
-  });
+  const { margins, probabilities } = scoreSnapshots(
+    trained.model,
+    testRows.map((p) => p.features),
+  );
+  const testLabels = Uint8Array.from(testRows, (p) => (p.fraud ? 1 : 0));
   const report = evaluate({ margins, probabilities, labels: testLabels });
   return {
     rows: purchases.length,

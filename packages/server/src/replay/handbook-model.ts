@@ -1,16 +1,16 @@
 import type { FeatureSnapshot, ModelDocument, RatesPort } from '@warden/engine';
-import { compileModel, modelInput, predictMargin, probabilityOf } from '@warden/engine';
 import {
   datasetFromRows,
   type EvaluationReport,
   evaluate,
   type RankedRow,
+  scoreSnapshots,
   type TrainOptions,
   train,
   trainingFeatureNames,
 } from '@warden/ml';
 import type { VelocityStore } from '../velocity/store.js';
-import { type HandbookConfig, replayHandbook } from './handbook.js';
+import { type ReplayConfig, replayHandbook } from './handbook.js';
 
 const DAY_MS = 86_400_000;
 
@@ -23,7 +23,7 @@ export interface HandbookModelOptions {
   trainDays: number;
   delayDays: number;
   testDays: number;
-  config?: HandbookConfig;
+  config?: ReplayConfig;
   training?: TrainOptions;
   onProgress?: (transactions: number) => void;
 }
@@ -115,21 +115,17 @@ export async function learnHandbookProtocol(
     { times: trainRows.map((r) => r.atMs) },
   );
   const trained = await train(data, options.training);
-  const compiled = compileModel(trained.model);
-  if (!compiled.ok) throw new Error(`The trained model does not compile: ${compiled.problem.message}`);
-
-  const margins = new Float64Array(testRows.length);
-  const probabilities = new Float64Array(testRows.length);
-  const labels = new Uint8Array(testRows.length);
-  const ranked: RankedRow[] = [];
-  const x = new Float64Array(compiled.value.features.length);
-  testRows.forEach((r, i) => {
-    const margin = predictMargin(compiled.value, modelInput(compiled.value, r.features, x));
-    margins[i] = margin;
-    probabilities[i] = probabilityOf(compiled.value, margin);
-    labels[i] = r.fraud ? 1 : 0;
-    ranked.push({ day: String(r.day), entity: r.customer, score: margin, label: labels[i] as number });
-  });
+  const { margins, probabilities } = scoreSnapshots(
+    trained.model,
+    testRows.map((r) => r.features),
+  );
+  const labels = Uint8Array.from(testRows, (r) => (r.fraud ? 1 : 0));
+  const ranked: RankedRow[] = testRows.map((r, i) => ({
+    day: String(r.day),
+    entity: r.customer,
+    score: margins[i] as number,
+    label: labels[i] as number,
+  }));
   const report = evaluate({ margins, probabilities, labels, ranked });
   return {
     train: {

@@ -25,13 +25,18 @@ import type { VelocityOp, VelocityStore } from '../velocity/store.js';
  */
 export const HANDBOOK_CONFIG_FILE = new URL('../../../../examples/handbook-counters.json', import.meta.url);
 
-export interface HandbookConfig {
+/** Counters and derived features for a replay: the same shape as a WARDEN_CONFIG file. */
+export interface ReplayConfig {
   counters: CounterInput[];
   derivedFeatures: DerivedFeatureInput[];
 }
 
-export function handbookConfig(): HandbookConfig {
-  return JSON.parse(readFileSync(HANDBOOK_CONFIG_FILE, 'utf8')) as HandbookConfig;
+export function readReplayConfig(file: URL): ReplayConfig {
+  return JSON.parse(readFileSync(file, 'utf8')) as ReplayConfig;
+}
+
+export function handbookConfig(): ReplayConfig {
+  return readReplayConfig(HANDBOOK_CONFIG_FILE);
 }
 
 /** Reference column → the Warden attribute that computes it. */
@@ -83,7 +88,7 @@ export interface ReplayOptions {
     }): void;
   };
   /** Counters and derived features to use instead of examples/handbook-counters.json. */
-  config?: HandbookConfig;
+  config?: ReplayConfig;
   onProgress?: (transactions: number) => void;
 }
 

@@ -6,20 +6,13 @@ import {
   type ModelTraining,
   type ModelTrainingRequest,
 } from '@warden/contracts';
-import {
-  compileModel,
-  type FeatureSnapshot,
-  importModel,
-  type ModelDocument,
-  modelInput,
-  predictMargin,
-  probabilityOf,
-} from '@warden/engine';
+import { compileModel, type FeatureSnapshot, importModel, type ModelDocument } from '@warden/engine';
 import {
   datasetFromRows,
   evaluate,
   fitCalibration,
   type StabilityBaseline,
+  scoreSnapshots,
   stabilityBaseline,
   type TrainOptions,
   train,
@@ -494,28 +487,25 @@ export class Models {
       },
     });
     await progress({ phase: 'evaluating', done: 0, total: 1 });
-    const marginsOf = (doc: ModelDocument, part: typeof rows) => {
-      const compiled = compileModel(doc);
-      if (!compiled.ok) throw new Error(`The trained model does not compile: ${compiled.problem.message}`);
-      const x = new Float64Array(doc.features.length);
-      return Float64Array.from(part, (r) =>
-        predictMargin(compiled.value, modelInput(compiled.value, r.features, x)),
-      );
-    };
     // Calibrated on the validation rows: the class weight skews raw margins on purpose.
     const document: ModelDocument = {
       ...trained.model,
       calibration: fitCalibration(
-        marginsOf(trained.model, valid),
+        scoreSnapshots(
+          trained.model,
+          valid.map((r) => r.features),
+        ).margins,
         valid.map((r) => (r.fraud ? 1 : 0)),
       ),
     };
-    const compiled = compileModel(document);
-    if (!compiled.ok) throw new Error(`The calibrated model does not compile: ${compiled.problem.message}`);
-    const testMargins = marginsOf(document, test);
+    const scored = scoreSnapshots(
+      document,
+      test.map((r) => r.features),
+    );
+    const testMargins = scored.margins;
     const metrics = evaluate({
       margins: testMargins,
-      probabilities: testMargins.map((m) => probabilityOf(compiled.value, m)),
+      probabilities: scored.probabilities,
       labels: test.map((r) => (r.fraud ? 1 : 0)),
       // Card precision at 100, with users as the customers and UTC days as the handbook's days.
       ...(kind === 'transaction'

@@ -26,6 +26,7 @@ export const ERROR_STATUS = {
   invalid_cursor: 400,
   unauthenticated: 401,
   forbidden: 403,
+  origin_not_allowed: 403,
   not_found: 404,
   route_not_found: 404,
   conflict: 409,

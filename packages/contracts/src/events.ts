@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { CAPTCHA_PROVIDERS } from './device.js';
 
 /** Event types that Warden answers with a decision. */
 export const DECISION_EVENT_TYPES = [
@@ -115,6 +116,15 @@ export const Session = Type.Object(
       ),
     ),
     geolocation_refused: opt(Type.Boolean({ description: 'The user refused to share their position' })),
+    captcha: opt(
+      Type.Object(
+        {
+          provider: Type.Union(CAPTCHA_PROVIDERS.map((p) => Type.Literal(p))),
+          response: str(8192, "The widget's answer: ALTCHA's payload or the provider's response token"),
+        },
+        { ...closed, description: 'A solved captcha; it satisfies `challenge: captcha` when it verifies' },
+      ),
+    ),
   },
   closed,
 );

@@ -1,5 +1,6 @@
 export * from './counters.js';
 export * from './decisions.js';
+export * from './device.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './limits.js';

@@ -1,4 +1,5 @@
 import type { Enriched } from './enrichment.js';
+import { DEVICE_ATTRIBUTES } from './device-attributes.js';
 import { cardCountry, ENRICHMENT_ATTRIBUTES, HISTORY_ATTRIBUTES } from './enrichment-attributes.js';
 import type { NormalisedEvent } from './normalise.js';
 import { accountNumberOf, addressKey, upperCode } from './normalise.js';
@@ -172,7 +173,8 @@ const FOUNDATION: AttributeDefinition[] = [
   {
     name: 'device.id',
     type: 'string',
-    description: "The platform's device identifier (session.device_id)",
+    description:
+      "The device: the platform's own session.device_id when it sends one, else Warden's device id from a valid device token",
     example: 'dev_7f3a',
     compute: ({ n }) => n.event.session?.device_id,
   },
@@ -425,6 +427,7 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = [
   ...FOUNDATION,
   ...ENRICHMENT_ATTRIBUTES,
   ...HISTORY_ATTRIBUTES,
+  ...DEVICE_ATTRIBUTES,
 ];
 
 /** Names that are not in ATTRIBUTES but that rules can use; documented with the catalogue. */

@@ -10,6 +10,7 @@ import {
   celContext,
   evaluateRules,
   type ListSet,
+  type PolicyOutcome,
   type RuleError,
 } from './rules.js';
 import { type CompiledDerived, evaluateDerived } from './velocity.js';
@@ -105,7 +106,10 @@ export function decideFromSnapshot(
   const evaluation = ruleset
     ? evaluateRules(ruleset, eventType, ruleset.context(features, lists, score))
     : { matched: [], errors: [] };
-  const policy = applyPolicy(evaluation, eventType, score, ruleset?.thresholds ?? DEFAULT_THRESHOLDS);
+  const policy = satisfyChallenge(
+    applyPolicy(evaluation, eventType, score, ruleset?.thresholds ?? DEFAULT_THRESHOLDS),
+    features,
+  );
   return {
     action: policy.action,
     challenge: policy.challenge,
@@ -121,5 +125,25 @@ export function decideFromSnapshot(
     modelVersion: null,
     shadow: null,
     user: null,
+  };
+}
+
+/**
+ * A captcha challenge is met by an event that carries a captcha that verified: the user did what
+ * the challenge asks, so the event is allowed, and the reasons say both what asked and what
+ * answered. Read from the snapshot, so a backtest or replay reaches the same answer. Other
+ * challenges (3-D Secure, phone codes) are met by their own events, not here.
+ */
+function satisfyChallenge(policy: PolicyOutcome, features: FeatureSnapshot): PolicyOutcome {
+  if (policy.action !== 'challenge' || policy.challenge !== 'captcha') return policy;
+  if (features['event.captcha_passed'] !== true) return policy;
+  return {
+    ...policy,
+    action: 'allow',
+    challenge: null,
+    reasons: [
+      ...policy.reasons,
+      { kind: 'policy', code: 'challenge_passed', description: 'The captcha the challenge asked for was solved' },
+    ],
   };
 }

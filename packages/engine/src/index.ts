@@ -3,6 +3,8 @@ export * from './catalogue.js';
 export * from './catalogue-doc.js';
 export * from './currencies.js';
 export * from './decide.js';
+export * from './device/index.js';
+export * from './device-attributes.js';
 export * from './enrich/index.js';
 export * from './enrichment.js';
 export * from './entities.js';

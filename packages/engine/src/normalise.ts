@@ -1,3 +1,4 @@
+import type { CaptchaCheck, DeviceSignals } from './device-attributes.js';
 import type { Address, Event } from '@warden/contracts';
 import { CURRENCY_EXPONENTS } from './currencies.js';
 import type { Enriched } from './enrichment.js';
@@ -25,6 +26,10 @@ export interface NormalisedEvent {
    * read it, so it runs before them. Absent until then.
    */
   enriched?: Enriched;
+  /** What the event's device token says, once the server checked it (absent: no token checked). */
+  device?: DeviceSignals;
+  /** The solved captcha the event carries, once the server checked it. */
+  captcha?: CaptchaCheck;
 }
 
 export function normaliseEmail(raw: string): string {

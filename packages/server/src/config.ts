@@ -39,6 +39,21 @@ export const ConfigSchema = Type.Object(
     viesUrl: Type.String({ pattern: '^https?://', default: VIES_DEFAULTS.baseUrl }),
     viesTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: VIES_DEFAULTS.timeoutMs }),
     explainScores: Type.Union([Type.Literal('flagged'), Type.Literal('all')], { default: 'flagged' }),
+    /** Origins whose pages may call the device SDK's routes (CORS), comma-separated. */
+    sdkOrigins: Type.String({ default: '' }),
+    deviceTokenTtlSeconds: Type.Integer({ minimum: 30, maximum: 86_400, default: 900 }),
+    /** Device collects and captcha challenges per IP address per minute. */
+    collectRateLimitPerMinute: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 120 }),
+    altchaMaxNumber: Type.Integer({ minimum: 1000, maximum: 10_000_000, default: 100_000 }),
+    recaptchaSecret: Type.Optional(Type.String({ minLength: 1 })),
+    recaptchaMinScore: Type.Number({ minimum: 0, maximum: 1, default: 0.5 }),
+    recaptchaVerifyUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    turnstileSecret: Type.Optional(Type.String({ minLength: 1 })),
+    turnstileVerifyUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    hcaptchaSecret: Type.Optional(Type.String({ minLength: 1 })),
+    hcaptchaVerifyUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    /** The demo checkout page at /demo/checkout; on by default on embedded storage only. */
+    demo: Type.Optional(Type.Boolean()),
     /** Rate limit policies by action (docs/rate-limits.md); a structure, so only the file sets it. */
     rateLimits: Type.Optional(Type.Record(LimitAction, LimitPolicyInput, { additionalProperties: false })),
     /** The operator's velocity counters (docs/velocity.md), besides the built-in ones. */
@@ -78,6 +93,18 @@ export const ENV_NAMES: Record<Exclude<keyof Config, FileOnlyKey>, string> = {
   viesUrl: 'WARDEN_VIES_URL',
   viesTimeoutMs: 'WARDEN_VIES_TIMEOUT_MS',
   explainScores: 'WARDEN_EXPLAIN_SCORES',
+  sdkOrigins: 'WARDEN_SDK_ORIGINS',
+  deviceTokenTtlSeconds: 'WARDEN_DEVICE_TOKEN_TTL_SECONDS',
+  collectRateLimitPerMinute: 'WARDEN_COLLECT_RATE_LIMIT',
+  altchaMaxNumber: 'WARDEN_ALTCHA_MAX_NUMBER',
+  recaptchaSecret: 'WARDEN_RECAPTCHA_SECRET',
+  recaptchaMinScore: 'WARDEN_RECAPTCHA_MIN_SCORE',
+  recaptchaVerifyUrl: 'WARDEN_RECAPTCHA_VERIFY_URL',
+  turnstileSecret: 'WARDEN_TURNSTILE_SECRET',
+  turnstileVerifyUrl: 'WARDEN_TURNSTILE_VERIFY_URL',
+  hcaptchaSecret: 'WARDEN_HCAPTCHA_SECRET',
+  hcaptchaVerifyUrl: 'WARDEN_HCAPTCHA_VERIFY_URL',
+  demo: 'WARDEN_DEMO',
 };
 
 export class ConfigError extends Error {

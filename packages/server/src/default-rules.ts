@@ -163,6 +163,33 @@ export const DEFAULT_RULES: Rule[] = [
     challenge: 'email_verification',
   }),
   rule({
+    id: 'rule_default_forged_device_token',
+    name: 'Forged device token',
+    description:
+      "The event carries a device token whose signature does not verify: someone made or altered it (Warden's SDK tokens are signed)",
+    expression: "device.token_status == 'forged'",
+    action: 'block',
+  }),
+  rule({
+    id: 'rule_default_automated_browser',
+    name: 'Automated or bot browser',
+    description:
+      'The device token says the page ran headless, under automation (webdriver, DevTools protocol) or as a bot: ask for a captcha',
+    event_types: ['account.created', 'login.succeeded', 'login.failed', 'payment.attempted', 'order.created'],
+    expression: 'device.is_bot == true || device.automation == true || device.headless == true',
+    action: 'challenge',
+    challenge: 'captcha',
+  }),
+  rule({
+    id: 'rule_default_replayed_device_token',
+    name: 'Replayed device token',
+    description:
+      'The device token was already used on another event: a replay, or a page that reuses tokens (call collect() for each submission)',
+    expression: "device.token_status == 'replayed'",
+    action: 'challenge',
+    challenge: 'captcha',
+  }),
+  rule({
     id: 'rule_default_risky_new_account',
     name: 'High score on a day-old account',
     description:

@@ -1,12 +1,14 @@
 import { DEFAULT_THRESHOLDS } from '@warden/contracts';
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
+import { type AltchaCaptcha, createCaptchaVerifiers } from './captcha/index.js';
 import type { Config } from './config.js';
 import { Keyring } from './crypto/keyring.js';
 import { resolveMasterKey } from './crypto/master-key.js';
 import type { Database } from './db/schema.js';
 import { openStorage, type Storage } from './db/storage.js';
 import { DEFAULT_LISTS, DEFAULT_RULES } from './default-rules.js';
+import { DeviceTokens } from './device/device-token.js';
 import { VIES_DEFAULTS, ViesClient } from './enrichment/vies.js';
 import { WardenError } from './errors.js';
 import { type Clock, createIdGenerator, type IdGenerator, systemClock } from './ids.js';
@@ -14,16 +16,21 @@ import { Metrics } from './metrics.js';
 import { ApiRateLimit } from './rate-limits/api-limit.js';
 import { MemoryLimitStore } from './rate-limits/memory-store.js';
 import { RedisLimitStore } from './rate-limits/redis-store.js';
+import { WindowLimit } from './rate-limits/window-limit.js';
 import { createRates } from './rates.js';
 import { connectRedis } from './redis.js';
 import { insertFirstDataKey, listDataKeys } from './repositories/data-keys.js';
 import { CopyEventWriter } from './repositories/event-writer-copy.js';
 import { SqlEventWriter } from './repositories/event-writer-sql.js';
 import { latestRuleset } from './repositories/rulesets.js';
+import { MemorySingleUseStore } from './single-use/memory-store.js';
+import { RedisSingleUseStore } from './single-use/redis-store.js';
 import { ApiKeys } from './use-cases/api-keys.js';
 import { AuditLog } from './use-cases/audit.js';
 import { Backtests } from './use-cases/backtests.js';
+import { CaptchaChecks } from './use-cases/captcha-checks.js';
 import { Counters } from './use-cases/counters.js';
+import { Devices } from './use-cases/devices.js';
 import { EnrichmentDataService } from './use-cases/enrichment-data.js';
 import { EventIngestor } from './use-cases/ingest-events.js';
 import { Lists } from './use-cases/lists.js';
@@ -73,6 +80,12 @@ export interface Services {
   readonly vies: ViesClient;
   /** Events read from the log to rebuild memory counters at start, and how long it took. */
   readonly rebuilt: { events: number; ms: number };
+  /** Device identity and tokens for the browser SDK (docs/devices.md). */
+  readonly devices: Devices;
+  /** Captchas: ALTCHA challenges made here, and the checks of solved ones. */
+  readonly captcha: { readonly altcha: AltchaCaptcha; readonly checks: CaptchaChecks };
+  /** Requests per IP address per minute on the SDK's public routes. */
+  readonly sdkLimit: WindowLimit;
   /** Set when this start created the master key file, so the operator can be told to back it up. */
   readonly masterKeyCreatedAt: string | undefined;
   close(): Promise<void>;
@@ -158,6 +171,52 @@ export async function createServices(
       drift.use(version).catch(onError);
     };
     live.startPolling(config.stateRefreshMs);
+    // Single-use claims (device tokens, captcha solutions) are shared through Redis when there is one.
+    const singleUse = redis
+      ? new RedisSingleUseStore(redis, `${config.redisKeyPrefix}once:`)
+      : new MemorySingleUseStore();
+    const captcha = createCaptchaVerifiers(
+      {
+        altchaHmacKey: keyring.deriveSecret('altcha challenge').toString('base64url'),
+        altchaMaxNumber: config.altchaMaxNumber,
+        ...(config.recaptchaSecret
+          ? {
+              recaptcha: {
+                secret: config.recaptchaSecret,
+                minScore: config.recaptchaMinScore,
+                ...(config.recaptchaVerifyUrl ? { verifyUrl: config.recaptchaVerifyUrl } : {}),
+              },
+            }
+          : {}),
+        ...(config.turnstileSecret
+          ? {
+              turnstile: {
+                secret: config.turnstileSecret,
+                ...(config.turnstileVerifyUrl ? { verifyUrl: config.turnstileVerifyUrl } : {}),
+              },
+            }
+          : {}),
+        ...(config.hcaptchaSecret
+          ? {
+              hcaptcha: {
+                secret: config.hcaptchaSecret,
+                ...(config.hcaptchaVerifyUrl ? { verifyUrl: config.hcaptchaVerifyUrl } : {}),
+              },
+            }
+          : {}),
+      },
+      singleUse,
+      () => clock.now(),
+    );
+    const captchaChecks = new CaptchaChecks(captcha.byProvider);
+    const devices = new Devices(
+      db,
+      keyring,
+      clock,
+      ids,
+      new DeviceTokens(keyring.deriveSecret('device token'), config.deviceTokenTtlSeconds * 1000),
+      singleUse,
+    );
     const writer = storage.embedded
       ? new CopyEventWriter(storage.embedded.exclusive)
       : new SqlEventWriter(db);
@@ -171,6 +230,8 @@ export async function createServices(
       enrichment,
       futureToleranceMs: config.futureToleranceSeconds * 1000,
       explainScores: config.explainScores,
+      devices,
+      captchas: captchaChecks,
       writeConcurrency: storage.mode === 'embedded' ? 3 : Math.max(1, Math.min(4, config.pgPoolSize - 2)),
       observer: metrics,
     });
@@ -200,7 +261,7 @@ export async function createServices(
       audit,
       apiKeys: new ApiKeys(db, audit, clock, ids, config.apiKeyCacheSeconds * 1000),
       ingestor,
-      queries: new Queries(db, keyring, rates),
+      queries: new Queries(db, keyring, rates, live.snapshots),
       live,
       rules,
       lists,
@@ -223,6 +284,9 @@ export async function createServices(
         config.apiRateLimitPerSecond > 0
           ? new ApiRateLimit(limitStore, config.apiRateLimitPerSecond, onError)
           : null,
+      devices,
+      captcha: { altcha: captcha.altcha, checks: captchaChecks },
+      sdkLimit: new WindowLimit(limitStore, 'sdk_ip', config.collectRateLimitPerMinute, onError),
       masterKeyCreatedAt: master.createdAt,
       async close() {
         await live.stop();

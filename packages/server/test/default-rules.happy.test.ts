@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RULES } from '../src/default-rules.js';
-import { eventId, paymentAttempted, pgliteBackend, useTestApp } from './harness.js';
+import {
+  collectRequest,
+  collectToken,
+  eventId,
+  machine,
+  paymentAttempted,
+  pgliteBackend,
+  sdkComponents,
+  useTestApp,
+} from './harness.js';
 
 /**
  * Guarantee: every rule of the default pack fires on the case it is for, with its own action and
@@ -30,6 +39,15 @@ describe('the default rule pack', () => {
     user: { id: user },
     session: { ip: '198.51.100.50', device_id: `dev_${user}`, geolocation },
   });
+
+  // Sessions whose device tokens are collected in each case's setup, before its events are sent.
+  const session = () => ({ ip: '203.0.113.7', device_token: '' });
+  const forged = session();
+  const genuine = session();
+  const automated = session();
+  const human = session();
+  const replayed = session();
+  const fresh = session();
 
   const cases: Record<string, { setup?: () => Promise<void>; hit: object; miss: object; action: string }> = {
     rule_default_trusted_user: {
@@ -189,6 +207,54 @@ describe('the default rule pack', () => {
       },
       hit: login('u_traveller', ago(1000), { latitude: 35.68, longitude: 139.69 }),
       miss: login('u_homebody', ago(1000), { latitude: 39.86, longitude: -4.02 }),
+      action: 'challenge',
+    },
+    rule_default_forged_device_token: {
+      // One character of the signature changed: the token no longer verifies.
+      setup: async () => {
+        const { token } = await collectToken(t, collectRequest({ components: sdkComponents(machine(101)) }));
+        forged.device_token = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
+        genuine.device_token = (
+          await collectToken(t, collectRequest({ components: sdkComponents(machine(101)) }))
+        ).token;
+      },
+      hit: paymentAttempted({ user: { id: 'u_forger' }, session: forged }),
+      miss: paymentAttempted({ user: { id: 'u_forger' }, session: genuine }),
+      action: 'block',
+    },
+    rule_default_automated_browser: {
+      setup: async () => {
+        automated.device_token = (
+          await collectToken(
+            t,
+            collectRequest({
+              components: sdkComponents(machine(102)),
+              bot: { detected: true, kind: 'headless_chrome' },
+            }),
+          )
+        ).token;
+        human.device_token = (
+          await collectToken(t, collectRequest({ components: sdkComponents(machine(102)) }))
+        ).token;
+      },
+      hit: paymentAttempted({ user: { id: 'u_bot' }, session: automated }),
+      miss: paymentAttempted({ user: { id: 'u_bot' }, session: human }),
+      action: 'challenge',
+    },
+    rule_default_replayed_device_token: {
+      // The token was spent on another event first.
+      setup: async () => {
+        replayed.device_token = (
+          await collectToken(t, collectRequest({ components: sdkComponents(machine(103)) }))
+        ).token;
+        const first = paymentAttempted({ user: { id: 'u_replay' }, session: { ...replayed } });
+        expect((await t.post('/v1/events', first)).statusCode).toBe(200);
+        fresh.device_token = (
+          await collectToken(t, collectRequest({ components: sdkComponents(machine(103)) }))
+        ).token;
+      },
+      hit: paymentAttempted({ user: { id: 'u_replay' }, session: replayed }),
+      miss: paymentAttempted({ user: { id: 'u_replay' }, session: fresh }),
       action: 'challenge',
     },
     rule_default_risky_new_account: {

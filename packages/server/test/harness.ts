@@ -208,3 +208,77 @@ export function paymentAttempted(overrides: Record<string, unknown> = {}): Recor
     ...overrides,
   };
 }
+
+/** Fingerprint components as the browser SDK sends them: one desktop Chrome on Linux. */
+export function sdkComponents(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    userAgent:
+      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+    fonts: ['Arial', 'DejaVu Sans', 'Liberation Mono', 'Noto Sans'],
+    canvas: '9f2c61a0b3d4e5f6',
+    webGlBasics: '1a2b3c4d5e6f7081',
+    audio: 124.04347527516074,
+    screenResolution: '1920,1080',
+    colorDepth: 24,
+    hardwareConcurrency: 8,
+    deviceMemory: 8,
+    timezone: 'Europe/Madrid',
+    languages: ['es-ES', 'es', 'en'],
+    platform: 'Linux x86_64',
+    vendor: 'Google Inc.',
+    touchSupport: 'a1b2c3d4e5f60718',
+    plugins: ['PDF Viewer', 'Chrome PDF Viewer'],
+    cookiesEnabled: true,
+    ...overrides,
+  };
+}
+
+/** Components of another machine: its own GPU, canvas, audio stack, fonts and cores. */
+export function machine(n: number): Record<string, unknown> {
+  const hex = (seed: number) => ((seed * 2654435761) >>> 0).toString(16).padStart(8, '0');
+  return {
+    canvas: `${hex(n)}${hex(n + 1)}`,
+    webGlBasics: `${hex(n + 2)}${hex(n + 3)}`,
+    audio: 124 + n / 1000,
+    fonts: ['Arial', `Font ${n}`, `Font ${n + 1}`],
+    hardwareConcurrency: 2 + (n % 14),
+  };
+}
+
+/**
+ * What the SDK would send from that browser: components, environment and no bot. The tests post
+ * it to /v1/device/collect with a publishable key, as a page does.
+ */
+export function collectRequest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    components: sdkComponents(),
+    bot: { detected: false },
+    environment: {
+      timezone: 'Europe/Madrid',
+      languages: ['es-ES', 'es', 'en'],
+      platform: 'Linux x86_64',
+      webdriver: false,
+      screen: { width: 1920, height: 1080, color_depth: 24, pixel_ratio: 1 },
+    },
+    ...overrides,
+  };
+}
+
+/** Collects a device token the way a page does (publishable key in the query). */
+export async function collectToken(
+  t: TestApp,
+  body: Record<string, unknown> = collectRequest(),
+  headers: Record<string, string> = {},
+): Promise<{ device_id: string; token: string; expires_at: string }> {
+  const key = await t.keyWith('device:collect');
+  const response = await t.app.inject({
+    method: 'POST',
+    url: `/v1/device/collect?key=${encodeURIComponent(key)}`,
+    // As a browser sends it: light-my-request's own user agent reads as a declared bot.
+    headers: { 'user-agent': String(sdkComponents().userAgent), ...headers },
+    payload: body,
+  });
+  if (response.statusCode !== 200)
+    throw new Error(`collect answered ${response.statusCode}: ${response.body}`);
+  return response.json();
+}

@@ -133,6 +133,14 @@ export class Keyring {
   }
   private readonly indexCache = new Map<string, string>();
 
+  /**
+   * A key for one purpose (signing device tokens, captcha challenges), derived from the master key
+   * so every node holds the same one and no new secret needs storing.
+   */
+  deriveSecret(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.masterKey, '', `warden ${purpose} v1`, 32));
+  }
+
   auditHash(payload: string): string {
     return createHmac('sha256', this.auditKey).update(payload).digest('hex');
   }

@@ -261,6 +261,32 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+  '0008_devices': {
+    async up(db: Kysely<unknown>) {
+      // The device registry (see use-cases/devices.ts). Components are a fingerprint, so personal
+      // data: stored encrypted. Anchors are blind indexes of component subsets, for the fuzzy
+      // match to find candidates without reading every device.
+      await runStatements(
+        db,
+        `
+        create table devices (
+          id text primary key,
+          components text not null,
+          first_seen timestamptz not null,
+          last_seen timestamptz not null,
+          observations integer not null
+        );
+        create table device_anchors (
+          anchor text not null,
+          device_id text not null references devices (id) on delete cascade,
+          last_seen timestamptz not null,
+          primary key (anchor, device_id)
+        );
+        create index device_anchors_device on device_anchors (device_id)
+      `,
+      );
+    },
+  },
 };
 
 class CodeMigrationProvider implements MigrationProvider {

@@ -203,7 +203,24 @@ export interface SnapshotSchemasTable {
   created_at: Date;
 }
 
+export interface DevicesTable {
+  id: string;
+  /** The device's fingerprint components, JSON, encrypted (context devices.components). */
+  components: string;
+  first_seen: Date;
+  last_seen: Date;
+  observations: number;
+}
+
+export interface DeviceAnchorsTable {
+  anchor: string;
+  device_id: string;
+  last_seen: Date;
+}
+
 export interface Database {
+  devices: DevicesTable;
+  device_anchors: DeviceAnchorsTable;
   snapshot_schemas: SnapshotSchemasTable;
   enrichment_data: EnrichmentDataTable;
   velocity_definitions: VelocityDefinitionsTable;

@@ -9,6 +9,8 @@ import { registerAuth } from './auth.js';
 import { registerErrorHandling } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { counterRoutes } from './routes/counters.js';
+import { demoRoutes } from './routes/demo.js';
+import { deviceRoutes } from './routes/device.js';
 import { enrichmentDataRoutes } from './routes/enrichment-data.js';
 import { eventRoutes } from './routes/events.js';
 import { limitRoutes } from './routes/limits.js';
@@ -89,6 +91,11 @@ export async function buildApp(services: Services, options: AppOptions): Promise
           description:
             'Learned risk models: train, import, evaluate, activate, shadow, roll back (docs/models.md)',
         },
+        {
+          name: 'devices',
+          description:
+            "The browser SDK's routes (publishable key, CORS): device collect and captcha challenges (docs/devices.md)",
+        },
         { name: 'admin', description: 'API keys and the audit log' },
         { name: 'operations', description: 'Health, readiness and metrics' },
       ],
@@ -134,6 +141,16 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   await app.register(enrichmentDataRoutes, { services });
   await app.register(vatCheckRoutes, { services });
   await app.register(modelRoutes, { services });
+  await app.register(deviceRoutes, { services });
+  if (services.config.demo ?? services.storage.mode === 'embedded') {
+    // The demo page's publishable key comes from the master key: the same on every node and start.
+    const publishableKey = `wpk_demo_${services.keyring.deriveSecret('demo publishable key').toString('base64url')}`;
+    const enabled = await services.apiKeys.ensure(
+      { name: 'demo page (/demo/checkout)', scopes: ['device:collect'], actor: 'system' },
+      publishableKey,
+    );
+    if (enabled) await app.register(demoRoutes, { services, publishableKey });
+  }
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs'));
   return {
     app,

@@ -29,6 +29,7 @@ export const SCOPES = [
   'limits:write',
   'models:read',
   'models:write',
+  'device:collect',
   'admin',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -109,7 +110,31 @@ export class ApiKeys {
         '/scopes',
       );
     }
-    const secret = `wdn_${randomBytes(32).toString('base64url')}`;
+    // Publishable keys (device:collect alone) go into pages; their prefix says so at a glance.
+    const publishable = input.scopes.length === 1 && input.scopes[0] === 'device:collect';
+    const secret = `${publishable ? 'wpk' : 'wdn'}_${randomBytes(32).toString('base64url')}`;
+    return this.store(input, secret);
+  }
+
+  /**
+   * A key with a secret chosen by the caller, made once: for the demo page's publishable key,
+   * derived from the master key so every node and every restart serves the same one. Resolves
+   * false when the key exists but was revoked (an operator turned it off; it stays off).
+   */
+  async ensure(input: { name: string; scopes: Scope[]; actor: string }, secret: string): Promise<boolean> {
+    const row = await findApiKeyByHash(this.db, hashSecret(secret));
+    if (row) return !row.revoked_at;
+    await this.store(input, secret).catch(async (error: unknown) => {
+      // Another node made it first.
+      if (!(await findApiKeyByHash(this.db, hashSecret(secret)))) throw error;
+    });
+    return true;
+  }
+
+  private async store(
+    input: { name: string; scopes: string[]; actor: string },
+    secret: string,
+  ): Promise<{ secret: string; key: ApiKeyView }> {
     const now = this.clock.now();
     const row = {
       id: this.ids.next('key'),

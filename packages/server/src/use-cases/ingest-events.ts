@@ -1,6 +1,8 @@
 import type { Action, Decision, ErrorCode, Event, EventAck } from '@warden/contracts';
 import {
+  type CaptchaCheck,
   type DecisionOutcome,
+  type DeviceSignals,
   decide,
   type EnrichmentData,
   enrichEvent,
@@ -83,6 +85,10 @@ export class EventIngestor {
       enrichment?: { readonly data: EnrichmentData } | null;
       futureToleranceMs: number;
       writeConcurrency: number;
+      /** Checks the device token an event carries (signature, expiry, single use). */
+      devices?: { check(event: Event): Promise<DeviceSignals | undefined> } | null;
+      /** Checks the solved captcha an event carries. */
+      captchas?: { check(event: Event): Promise<CaptchaCheck | undefined> } | null;
       /** Which decisions list the features that moved the score (config explainScores). */
       explainScores?: 'flagged' | 'all';
       observer?: IngestObserver;
@@ -138,11 +144,30 @@ export class EventIngestor {
     return { event_id: prepared.event.id, status: result.status, decision: result.decision };
   }
 
+  /**
+   * The device token and the captcha an event carries, checked. A valid token names Warden's
+   * device; when the platform sent no device id of its own, that one is written into the stored
+   * event, so counters rebuilt from the log and replays key the event by the same device.
+   */
+  private async checkSession(n: NormalisedEvent): Promise<void> {
+    const { devices, captchas } = this.deps;
+    const [device, captcha] = await Promise.all([devices?.check(n.event), captchas?.check(n.event)]);
+    if (captcha) n.captcha = captcha;
+    if (!device) return;
+    n.device = device;
+    const session = n.event.session;
+    if (device.claims && session && !session.device_id) {
+      n.event = { ...n.event, session: { ...session, device_id: device.claims.deviceId } };
+    }
+  }
+
   private async prepare(event: Event): Promise<PreparedEvent> {
     const { keyring, clock, ids, rates, live, velocity } = this.deps;
     const normalised = normaliseEvent(event, rates);
-    // Before the counters: some are keyed by what enrichment finds (the IP's country).
+    // Before the counters: some are keyed by what enrichment finds (the IP's country), and the
+    // device counters by the device the token names.
     enrichEvent(normalised, this.deps.enrichment?.data ?? null);
+    if (event.session?.device_token || event.session?.captcha) await this.checkSession(normalised);
     const counters = await velocity.read(normalised);
     const received = clock.now();
     const userId = event.user?.id ?? null;

@@ -1,5 +1,11 @@
 import type { Decision, Event } from '@warden/contracts';
-import { type EntityKind, extractEntities, normaliseEvent, type RatesPort } from '@warden/engine';
+import {
+  type EntityKind,
+  extractEntities,
+  type FeatureSnapshot,
+  normaliseEvent,
+  type RatesPort,
+} from '@warden/engine';
 import type { Kysely } from 'kysely';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Database } from '../db/schema.js';
@@ -7,6 +13,7 @@ import { WardenError } from '../errors.js';
 import { type DecisionRow, findDecision, recentDecisionsOfUser } from '../repositories/decisions.js';
 import { type EventRow, listEvents, otherUsersOf, userActivity } from '../repositories/events.js';
 import { decisionView } from './ingest-events.js';
+import type { SnapshotSchemas } from './snapshot-schemas.js';
 
 export interface StoredEvent {
   event: Record<string, unknown>;
@@ -57,12 +64,23 @@ export class Queries {
     private readonly db: Kysely<Database>,
     private readonly keyring: Keyring,
     private readonly rates: RatesPort,
+    private readonly snapshots: SnapshotSchemas,
   ) {}
 
   async decision(id: string): Promise<Decision> {
     const row = await findDecision(this.db, id);
     if (!row) throw new WardenError('not_found', `No decision ${id}`);
     return decisionView(row);
+  }
+
+  /** The attributes a decision was made on: its stored snapshot, as rules and the model saw it. */
+  async decisionFeatures(id: string): Promise<{ decision_id: string; features: FeatureSnapshot }> {
+    const row = await findDecision(this.db, id);
+    if (!row) throw new WardenError('not_found', `No decision ${id}`);
+    return {
+      decision_id: row.id,
+      features: row.snapshot ? await this.snapshots.open(this.keyring, row.snapshot) : {},
+    };
   }
 
   async events(filter: {

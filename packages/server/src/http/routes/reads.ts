@@ -82,6 +82,28 @@ export const readRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
   );
 
   app.get(
+    '/v1/decisions/:id/features',
+    {
+      config: { scope: 'decisions:read' },
+      schema: {
+        tags: ['decisions'],
+        summary:
+          'The attributes a decision was made on (its stored snapshot: event, enrichment, device, velocity, derived features)',
+        params: Type.Object({ id: Id }),
+        response: {
+          200: Type.Object({
+            decision_id: Type.String(),
+            features: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+          }),
+          ...errors,
+        },
+        security: [{ bearer: [] }],
+      },
+    },
+    async (request) => services.queries.decisionFeatures(request.params.id),
+  );
+
+  app.get(
     '/v1/users/:id',
     {
       config: { scope: 'users:read' },

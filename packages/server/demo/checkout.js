@@ -12,7 +12,17 @@ const show = (answer) => {
   document.getElementById('result').textContent = JSON.stringify(answer, null, 2);
   document.body.dataset.action = decision ? decision.action : 'error';
   const needsCaptcha = decision?.action === 'challenge' && decision.challenge === 'captcha';
-  document.getElementById('captcha').hidden = !needsCaptcha;
+  const box = document.getElementById('captcha');
+  box.hidden = !needsCaptcha;
+  // The widget joins the form only when asked for: it makes its checkbox required.
+  const widget = box.querySelector('altcha-widget');
+  if (needsCaptcha && !widget) {
+    const created = document.createElement('altcha-widget');
+    created.setAttribute('challenge', `/v1/challenges/captcha?key=${key}`);
+    box.append(created);
+  } else if (!needsCaptcha && widget) {
+    widget.remove();
+  }
 };
 
 const submit = async (form, step, password) => {

@@ -121,32 +121,6 @@ export function anchorsOf(components: DeviceComponents): string[] {
   });
 }
 
-/** The numbers in a user agent, when two user agents are the same text apart from them. */
-function versionsOf(userAgent: DeviceComponentValue | undefined): { shape: string; numbers: number[] } | null {
-  if (typeof userAgent !== 'string') return null;
-  return {
-    shape: userAgent.replace(/\d+/g, '#'),
-    numbers: (userAgent.match(/\d+/g) ?? []).map(Number),
-  };
-}
-
-/**
- * Whether the current browser is an older release of the candidate's browser. Browsers update
- * forwards and hardly ever back, so an older version than the one a device last showed is
- * another device with the same configuration that has not updated yet, not that device.
- */
-export function olderBrowserThan(current: DeviceComponents, candidate: DeviceComponents): boolean {
-  const now = versionsOf(current.userAgent);
-  const before = versionsOf(candidate.userAgent);
-  if (now === null || before === null || now.shape !== before.shape) return false;
-  for (let i = 0; i < now.numbers.length; i++) {
-    const a = now.numbers[i] ?? 0;
-    const b = before.numbers[i] ?? 0;
-    if (a !== b) return a < b;
-  }
-  return false;
-}
-
 /**
  * Which device a browser is. Its stored id is kept when the registry knows it and the components
  * are consistent with it. Otherwise the best candidate with no decisive difference and a score
@@ -173,8 +147,7 @@ export function matchDevice(
     if (
       similarity.score < matchThreshold ||
       similarity.decisive.length > 0 ||
-      similarity.compared < minComparedWeight ||
-      olderBrowserThan(current, candidate.components)
+      similarity.compared < minComparedWeight
     ) {
       continue;
     }

@@ -12,7 +12,7 @@ export type DeviceComponents = Readonly<Record<string, DeviceComponentValue | un
 export const DEVICE_COMPONENT_WEIGHTS: Readonly<Record<string, number>> = {
   // Rendering and hardware: many distinct values across machines, steady on one. Canvas and
   // audio change on some browser releases, so neither may be strong enough to decide alone.
-  canvas: 10,
+  canvas: 12,
   webGlBasics: 8,
   fonts: 8,
   audio: 5,
@@ -99,6 +99,26 @@ export const DEVICE_SITUATIONAL_COMPONENTS: readonly string[] = [
 ];
 
 /**
+ * Components a browser release can change for everyone on that browser: rendering (canvas),
+ * the audio stack, the WebGL extensions offered, Math functions, the built-in PDF plugins, and
+ * the version itself. Between two releases of the same browser (see `browserReleases`) a
+ * difference in one of them counts at DEVICE_RELEASE_SHARE of its weight, so an update that
+ * changed canvas and audio together still finds the device; within one release a difference
+ * there counts fully, which keeps apart two devices that differ only in their GPU's rendering.
+ */
+export const DEVICE_RELEASE_COMPONENTS: readonly string[] = [
+  'userAgent',
+  'userAgentData',
+  'canvas',
+  'audio',
+  'webGlExtensions',
+  'math',
+  'plugins',
+];
+
+export const DEVICE_RELEASE_SHARE = 0.25;
+
+/**
  * A component known on one side and null (an error) or absent on the other counts as a
  * mismatch at this share of its weight. Not at all would let a fingerprint where most
  * components fail score as high as one that agrees on everything; fully would let one
@@ -118,10 +138,38 @@ export interface DeviceSimilarity {
 }
 
 const situational = new Set(DEVICE_SITUATIONAL_COMPONENTS);
+const release = new Set(DEVICE_RELEASE_COMPONENTS);
 const decisiveOrder = new Map(DEVICE_DECISIVE_COMPONENTS.map((name, i) => [name, i]));
-const weighted: readonly (readonly [name: string, weight: number, situational: boolean])[] = Object.entries(
-  DEVICE_COMPONENT_WEIGHTS,
-).map(([name, weight]) => [name, weight, situational.has(name)] as const);
+const weighted: readonly (readonly [name: string, weight: number, situational: boolean, release: boolean])[] =
+  Object.entries(DEVICE_COMPONENT_WEIGHTS).map(
+    ([name, weight]) => [name, weight, situational.has(name), release.has(name)] as const,
+  );
+
+const isDigit = (code: number) => code >= 48 && code <= 57;
+
+/**
+ * Whether two user agents are two releases of one browser: the same text apart from the
+ * numbers in it, which differ. Compared without allocating, as it runs for every candidate.
+ */
+export function browserReleases(a: DeviceComponentValue | undefined, b: DeviceComponentValue | undefined): boolean {
+  if (typeof a !== 'string' || typeof b !== 'string' || a === b) return false;
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(j);
+    if (isDigit(ca) && isDigit(cb)) {
+      while (i < a.length && isDigit(a.charCodeAt(i))) i++;
+      while (j < b.length && isDigit(b.charCodeAt(j))) j++;
+    } else if (ca === cb) {
+      i++;
+      j++;
+    } else {
+      return false;
+    }
+  }
+  return i === a.length && j === b.length;
+}
 
 const isKnown = (value: DeviceComponentValue | undefined): value is Exclude<DeviceComponentValue, null> =>
   value !== null && value !== undefined;
@@ -178,7 +226,8 @@ function decisivelyDiffers(
 /**
  * Weighted similarity of two fingerprints. Components null or absent on both sides are unknown
  * and not counted; known on one side only, they count as a mismatch at DEVICE_UNKNOWN_SHARE of
- * their weight. Symmetric, and 1 for identical inputs.
+ * their weight; between two releases of one browser, a difference in what releases change
+ * counts at DEVICE_RELEASE_SHARE. Symmetric, and 1 for identical inputs.
  */
 export function deviceSimilarity(a: DeviceComponents, b: DeviceComponents): DeviceSimilarity {
   let agreed = 0;
@@ -187,7 +236,8 @@ export function deviceSimilarity(a: DeviceComponents, b: DeviceComponents): Devi
   let intrinsicTotal = 0;
   let compared = 0;
   const decisive: string[] = [];
-  for (const [name, weight, isSituational] of weighted) {
+  const releases = browserReleases(a.userAgent, b.userAgent);
+  for (const [name, weight, isSituational, isRelease] of weighted) {
     const va = a[name];
     const vb = b[name];
     const knownA = isKnown(va);
@@ -197,8 +247,10 @@ export function deviceSimilarity(a: DeviceComponents, b: DeviceComponents): Devi
     let of = weight * DEVICE_UNKNOWN_SHARE;
     if (knownA && knownB) {
       const similarity = componentSimilarity(va, vb);
-      got = weight * similarity;
-      of = weight;
+      // Between releases, what a release may change costs a share of its weight when it differs.
+      const counted = releases && isRelease && similarity < 1 ? weight * DEVICE_RELEASE_SHARE : weight;
+      got = counted * similarity;
+      of = counted;
       compared += weight;
       if (decisiveOrder.has(name) && decisivelyDiffers(name, va, vb, similarity)) decisive.push(name);
     }

@@ -30,7 +30,6 @@ import {
   deviceSimilarity,
   matchDevice,
   mergeComponents,
-  olderBrowserThan,
 } from '@warden/engine';
 import { generatePopulation, type PopulationOptions, type Visit } from './device-population.js';
 import { noiseFloor } from './latency.js';
@@ -138,7 +137,6 @@ function splitReason(components: DeviceRecord['components'], previous: DeviceRec
   const similarity = deviceSimilarity(components, previous.components);
   if (similarity.decisive.length > 0) return `decisive: ${similarity.decisive.join('+')}`;
   if (!anchors.some((a) => index.get(a)?.has(previous.id))) return 'no shared anchor';
-  if (olderBrowserThan(components, previous.components)) return 'older browser than the record (another device updated it)';
   if (similarity.score < OPTIONS.matchThreshold) return 'score below the match threshold';
   return got === null ? 'other' : 'another candidate scored higher or was seen later';
 }
@@ -238,7 +236,7 @@ for (const id of assigned) if (shared(id)) mergedVisits++;
 
 // Devices that no matcher tolerant to drift could tell apart at first sight: another device's
 // first fingerprint is identical (a twin), or close enough that it would be taken for it (a near
-// twin: no decisive difference, score at or above the match threshold, no older browser).
+// twin: no decisive difference, score at or above the match threshold).
 const firstVisitOf: (Visit | undefined)[] = new Array(devices.length);
 for (const visit of visits) if (visit.coldReason === 'first') firstVisitOf[visit.device] = visit;
 const firstPrints = new Map<string, number>();
@@ -257,7 +255,6 @@ for (const [d, visit] of firstVisitOf.entries()) {
   }
 }
 function takenFor(a: Visit, b: Visit): boolean {
-  if (olderBrowserThan(a.components, b.components)) return false;
   const similarity = deviceSimilarity(a.components, b.components);
   return similarity.decisive.length === 0 && similarity.score >= OPTIONS.matchThreshold;
 }

@@ -11,7 +11,8 @@ const known = windowsChrome();
 const device = record('dev_known', known, 1_000, 5);
 
 /** A browser that cleared its storage: no stored id, the known device among the candidates. */
-const cold = (current: Components) => matchDevice(current, { storedId: null, stored: null, candidates: [device] });
+const cold = (current: Components) =>
+  matchDevice(current, { storedId: null, stored: null, candidates: [device] });
 /** A browser whose storage survived: it sends the known device's id. */
 const warm = (current: Components) =>
   matchDevice(current, { storedId: device.id, stored: device, candidates: [device] });
@@ -30,9 +31,26 @@ describe('matchDevice: one device drifting', () => {
     expect(cold({ ...known, languages: ['en-US', 'en-US', 'en', 'de'] })).toMatchObject({ how: 'matched' });
   });
 
+  it('finds the device after a release that changed canvas, audio and WebGL extensions at once', () => {
+    const updated = {
+      ...afterBrowserUpdate(known),
+      audio: 35.73833402246237,
+      webGlExtensions: '5d2f8b0e6a4c1937',
+    };
+    expect(cold(updated)).toMatchObject({ deviceId: 'dev_known', how: 'matched' });
+  });
+
+  it('does not take another GPU on the same browser release for the device', () => {
+    // Same release, so canvas and WebGL differences count fully.
+    const otherGpu = { ...known, canvas: '9b3d5f7a1c0e2468', webGlBasics: '2c4e6a8b0d1f3579' };
+    expect(cold(otherGpu)).toEqual({ deviceId: null, how: 'new' });
+  });
+
   it('returns the similarity it matched with', () => {
     const match = cold(afterBrowserUpdate(known));
-    expect(match.how === 'matched' && match.similarity).toBe(deviceSimilarity(afterBrowserUpdate(known), known).score);
+    expect(match.how === 'matched' && match.similarity).toBe(
+      deviceSimilarity(afterBrowserUpdate(known), known).score,
+    );
   });
 });
 
@@ -52,8 +70,13 @@ describe('matchDevice: profiles on one machine are different devices', () => {
   }
 
   it('keeps the stored id when the storage survived a change of time zone or screen', () => {
-    expect(warm({ ...known, timezone: 'America/New_York' })).toMatchObject({ deviceId: 'dev_known', how: 'stored' });
-    expect(warm({ ...known, screenResolution: '46b0e2c8a1f3d579', screenFrame: '1234567890abcdef' })).toMatchObject({
+    expect(warm({ ...known, timezone: 'America/New_York' })).toMatchObject({
+      deviceId: 'dev_known',
+      how: 'stored',
+    });
+    expect(
+      warm({ ...known, screenResolution: '46b0e2c8a1f3d579', screenFrame: '1234567890abcdef' }),
+    ).toMatchObject({
       how: 'stored',
     });
     const travelledAndUpdated = { ...afterBrowserUpdate(known), timezone: 'Asia/Tokyo', audio: 35.7 };
@@ -67,6 +90,11 @@ describe('matchDevice: stored ids', () => {
     expect(warm(other)).toEqual({ deviceId: null, how: 'new' });
   });
 
+  it('does not keep a stored id sent from another platform or browser vendor', () => {
+    expect(warm({ ...known, platform: 'MacIntel' })).toEqual({ deviceId: null, how: 'new' });
+    expect(warm({ ...known, vendor: 'Apple Computer, Inc.' })).toEqual({ deviceId: null, how: 'new' });
+  });
+
   it('does not keep a stored id sent with a fingerprint where nearly everything failed', () => {
     const failed: Components = { timezone: known.timezone ?? null, platform: 'Win32', languages: ['en-US'] };
     expect(warm(failed)).toEqual({ deviceId: null, how: 'new' });
@@ -78,7 +106,11 @@ describe('matchDevice: stored ids', () => {
   });
 
   it('ignores a stored record that is not the stored id', () => {
-    const match = matchDevice(otherWindowsChrome(), { storedId: 'dev_other', stored: device, candidates: [] });
+    const match = matchDevice(otherWindowsChrome(), {
+      storedId: 'dev_other',
+      stored: device,
+      candidates: [],
+    });
     expect(match).toEqual({ deviceId: null, how: 'new' });
   });
 });
@@ -94,7 +126,11 @@ describe('matchDevice: choosing among candidates', () => {
 
   it('honours thresholds passed as options', () => {
     const current = afterBrowserUpdate(known);
-    const strict = matchDevice(current, { storedId: null, stored: null, candidates: [device] }, { matchThreshold: 0.99 });
+    const strict = matchDevice(
+      current,
+      { storedId: null, stored: null, candidates: [device] },
+      { matchThreshold: 0.99 },
+    );
     expect(strict.how).toBe('new');
     expect(DEVICE_MATCH_DEFAULTS.consistencyThreshold).toBeLessThan(DEVICE_MATCH_DEFAULTS.matchThreshold);
   });
@@ -119,7 +155,11 @@ describe('anchorsOf', () => {
 
   it('shares no anchor between profiles that a cold match would keep apart, or with another machine', () => {
     const before = new Set(anchorsOf(known));
-    for (const other of [{ ...known, timezone: 'Asia/Tokyo' }, { ...known, languages: ['fr-FR'] }, otherWindowsChrome()]) {
+    for (const other of [
+      { ...known, timezone: 'Asia/Tokyo' },
+      { ...known, languages: ['fr-FR'] },
+      otherWindowsChrome(),
+    ]) {
       expect(anchorsOf(other).some((a) => before.has(a))).toBe(false);
     }
   });
@@ -132,11 +172,15 @@ describe('anchorsOf', () => {
 
   it('is deterministic, and so is matching', () => {
     fc.assert(
-      fc.property(fc.constantFrom('Europe/Berlin', 'Asia/Tokyo'), fc.double({ noNaN: true }), (timezone, audio) => {
-        const c = { ...known, timezone, audio };
-        expect(anchorsOf(c)).toEqual(anchorsOf(structuredClone(c)));
-        expect(cold(c)).toEqual(cold(structuredClone(c)));
-      }),
+      fc.property(
+        fc.constantFrom('Europe/Berlin', 'Asia/Tokyo'),
+        fc.double({ noNaN: true }),
+        (timezone, audio) => {
+          const c = { ...known, timezone, audio };
+          expect(anchorsOf(c)).toEqual(anchorsOf(structuredClone(c)));
+          expect(cold(c)).toEqual(cold(structuredClone(c)));
+        },
+      ),
     );
   });
 });

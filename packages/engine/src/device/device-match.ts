@@ -29,10 +29,18 @@ export interface DeviceMatchOptions {
 
 /** Tuned on `npm run bench:device` (bench/README.md has the figures). */
 export const DEVICE_MATCH_DEFAULTS: Readonly<DeviceMatchOptions> = {
-  consistencyThreshold: 0.6,
+  consistencyThreshold: 0.75,
   matchThreshold: 0.8,
   minComparedWeight: 30,
 };
+
+/**
+ * Decisive components that a stored id must agree on too. A first-party id lives in one
+ * browser's storage, which does not follow the user to another platform or browser vendor, so
+ * an id arriving with another one was copied. (The price: an iPhone asking for the desktop
+ * site, which then reports a Mac, is a new device.)
+ */
+export const DEVICE_BROWSER_COMPONENTS: readonly string[] = ['platform', 'vendor'];
 
 export type DeviceMatch =
   | { deviceId: string; how: 'stored' | 'matched'; similarity: number }
@@ -123,7 +131,8 @@ export function anchorsOf(components: DeviceComponents): string[] {
 
 /**
  * Which device a browser is. Its stored id is kept when the registry knows it and the components
- * are consistent with it. Otherwise the best candidate with no decisive difference and a score
+ * are consistent with it: the same platform and vendor, and an intrinsic score at or above the
+ * consistency threshold. Otherwise the best candidate with no decisive difference and a score
  * at or above the match threshold is taken, the most recently seen among equals; failing that,
  * the browser is a new device (the caller makes the id).
  */
@@ -132,11 +141,18 @@ export function matchDevice(
   known: KnownDevices,
   options: Partial<DeviceMatchOptions> = {},
 ): DeviceMatch {
-  const { consistencyThreshold, matchThreshold, minComparedWeight } = { ...DEVICE_MATCH_DEFAULTS, ...options };
+  const { consistencyThreshold, matchThreshold, minComparedWeight } = {
+    ...DEVICE_MATCH_DEFAULTS,
+    ...options,
+  };
   const { storedId, stored } = known;
   if (storedId !== null && stored !== null && stored.id === storedId) {
     const similarity = deviceSimilarity(current, stored.components);
-    if (similarity.intrinsic >= consistencyThreshold && similarity.compared >= minComparedWeight) {
+    if (
+      similarity.intrinsic >= consistencyThreshold &&
+      similarity.compared >= minComparedWeight &&
+      !similarity.decisive.some((name) => DEVICE_BROWSER_COMPONENTS.includes(name))
+    ) {
       return { deviceId: stored.id, how: 'stored', similarity: similarity.score };
     }
   }
@@ -162,7 +178,9 @@ export function matchDevice(
       bestScore = similarity.score;
     }
   }
-  return best === null ? { deviceId: null, how: 'new' } : { deviceId: best.id, how: 'matched', similarity: bestScore };
+  return best === null
+    ? { deviceId: null, how: 'new' }
+    : { deviceId: best.id, how: 'matched', similarity: bestScore };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { DeviceComponentValue } from '@warden/contracts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  browserReleases,
   DEVICE_COMPONENT_WEIGHTS,
   DEVICE_DECISIVE_COMPONENTS,
   deviceSimilarity,
@@ -74,7 +75,12 @@ describe('deviceSimilarity: components', () => {
   it('ignores components it has no weight for, so made-up names cannot raise a score', () => {
     const a = windowsChrome();
     const b = otherWindowsChrome();
-    const padded = (c: Record<string, DeviceComponentValue>) => ({ ...c, x1: 'same', x2: 'same', x3: 'same' });
+    const padded = (c: Record<string, DeviceComponentValue>) => ({
+      ...c,
+      x1: 'same',
+      x2: 'same',
+      x3: 'same',
+    });
     expect(deviceSimilarity(padded(a), padded(b))).toEqual(deviceSimilarity(a, b));
   });
 
@@ -95,9 +101,32 @@ describe('deviceSimilarity: components', () => {
 
   it('leaves situational components out of the intrinsic score', () => {
     const a = windowsChrome();
-    const travelled = deviceSimilarity(a, { ...a, timezone: 'Asia/Tokyo', screenResolution: '1111111111111111' });
+    const travelled = deviceSimilarity(a, {
+      ...a,
+      timezone: 'Asia/Tokyo',
+      screenResolution: '1111111111111111',
+    });
     expect(travelled.intrinsic).toBe(1);
     expect(travelled.score).toBeLessThan(1);
+  });
+
+  it('tells two releases of one browser from two browsers', () => {
+    const chrome = (v: number) =>
+      `Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${v}.0.0.0 Safari/537.36`;
+    expect(browserReleases(chrome(124), chrome(125))).toBe(true);
+    expect(browserReleases(chrome(124), chrome(124))).toBe(false);
+    expect(browserReleases(chrome(124), `${chrome(125)} Edg/125.0.0.0`)).toBe(false);
+    expect(browserReleases(chrome(124), null)).toBe(false);
+  });
+
+  it('counts a canvas change less between two releases than within one', () => {
+    const a = windowsChrome();
+    const canvasOnly = deviceSimilarity(a, { ...a, canvas: '0000000000000000' });
+    const withRelease = deviceSimilarity(a, { ...afterBrowserUpdate(a), canvas: '0000000000000000' });
+    const releaseAlone = deviceSimilarity(a, { ...afterBrowserUpdate(a), canvas: a.canvas ?? null });
+    expect(1 - withRelease.score).toBeLessThan(1 - canvasOnly.score);
+    expect(withRelease.score).toBeGreaterThan(0.9);
+    expect(releaseAlone.score).toBeGreaterThan(withRelease.score);
   });
 
   it('scores a browser update far above another machine of the same make', () => {

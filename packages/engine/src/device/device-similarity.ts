@@ -10,8 +10,9 @@ export type DeviceComponents = Readonly<Record<string, DeviceComponentValue | un
  * here before it moves a match, and a client cannot raise its score by sending made-up names.
  */
 export const DEVICE_COMPONENT_WEIGHTS: Readonly<Record<string, number>> = {
-  // Rendering and hardware: many distinct values across machines, steady on one. Canvas and
-  // audio change on some browser releases, so neither may be strong enough to decide alone.
+  // Rendering and hardware: steady on one machine between browser releases. Canvas has the
+  // most distinct values (GPU, driver, OS build, system fonts); audio far fewer (browser
+  // engine, OS, CPU architecture); fonts tell desktops apart but not phones.
   canvas: 12,
   webGlBasics: 8,
   fonts: 8,
@@ -29,7 +30,7 @@ export const DEVICE_COMPONENT_WEIGHTS: Readonly<Record<string, number>> = {
   vendor: 1,
   vendorFlavors: 1,
   // Where and how the device is used: tell profiles on one machine apart, but move with travel,
-  // a second monitor or a new language while the storage survives (see SITUATIONAL_COMPONENTS).
+  // a second monitor or a new language while the storage survives (DEVICE_SITUATIONAL_COMPONENTS).
   timezone: 4,
   screenResolution: 4,
   languages: 3,
@@ -151,7 +152,10 @@ const isDigit = (code: number) => code >= 48 && code <= 57;
  * Whether two user agents are two releases of one browser: the same text apart from the
  * numbers in it, which differ. Compared without allocating, as it runs for every candidate.
  */
-export function browserReleases(a: DeviceComponentValue | undefined, b: DeviceComponentValue | undefined): boolean {
+export function browserReleases(
+  a: DeviceComponentValue | undefined,
+  b: DeviceComponentValue | undefined,
+): boolean {
   if (typeof a !== 'string' || typeof b !== 'string' || a === b) return false;
   let i = 0;
   let j = 0;

@@ -110,7 +110,7 @@ export class Devices {
     const token = event.session?.device_token;
     if (!token) return undefined;
     const nowMs = this.clock.now().getTime();
-    const verified = await this.tokens.verify(token, nowMs);
+    const verified = this.tokens.verify(token, nowMs);
     if (verified.status !== 'valid' || !verified.jti || verified.expiresMs === null) {
       return { status: verified.status, claims: null };
     }

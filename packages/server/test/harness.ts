@@ -22,7 +22,11 @@ export const masterKey = () => randomBytes(32).toString('base64');
 export const pgliteBackend: Backend = {
   name: 'pglite',
   async create() {
-    return { config: loadConfig({}, { dataDir: IN_MEMORY, logLevel: 'silent' }), drop: async () => {} };
+    // The demo shop (on by default on embedded storage) makes its own key: only tests of it want that.
+    return {
+      config: loadConfig({}, { dataDir: IN_MEMORY, logLevel: 'silent', demo: false }),
+      drop: async () => {},
+    };
   },
 };
 

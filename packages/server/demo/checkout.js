@@ -3,7 +3,7 @@
 const key = document.body.dataset.key;
 const warden = window.Warden.init({ publishableKey: key, endpoint: '' });
 
-const show = (answer) => {
+const show = (answer, form) => {
   document.getElementById('device-id').textContent = answer.device_id ?? 'none';
   const decision = answer.decision;
   document.getElementById('action').textContent = decision
@@ -12,16 +12,17 @@ const show = (answer) => {
   document.getElementById('result').textContent = JSON.stringify(answer, null, 2);
   document.body.dataset.action = decision ? decision.action : 'error';
   const needsCaptcha = decision?.action === 'challenge' && decision.challenge === 'captcha';
-  const box = document.getElementById('captcha');
-  box.hidden = !needsCaptcha;
-  // The widget joins the form only when asked for: it makes its checkbox required.
-  const widget = box.querySelector('altcha-widget');
-  if (needsCaptcha && !widget) {
-    const created = document.createElement('altcha-widget');
-    created.setAttribute('challenge', `/v1/challenges/captcha?key=${key}`);
-    box.append(created);
-  } else if (!needsCaptcha && widget) {
-    widget.remove();
+  // The captcha joins the form that was asked for one, and only then: its checkbox is required.
+  for (const box of document.querySelectorAll('.captcha')) box.remove();
+  if (needsCaptcha) {
+    const box = document.createElement('div');
+    box.className = 'captcha';
+    const note = document.createElement('p');
+    note.textContent = 'Warden asks for a captcha: tick the box, then send the form again.';
+    const widget = document.createElement('altcha-widget');
+    widget.setAttribute('challenge', `/v1/challenges/captcha?key=${key}`);
+    box.append(note, widget);
+    form.querySelector('button[type=submit]').before(box);
   }
 };
 
@@ -38,9 +39,9 @@ const submit = async (form, step, password) => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ step, ...fields, device_token: device.token, captcha }),
     });
-    show({ device_id: device.deviceId, ...(await response.json()) });
+    show({ device_id: device.deviceId, ...(await response.json()) }, form);
   } catch (error) {
-    show({ error: { code: 'page_error', message: String(error) } });
+    show({ error: { code: 'page_error', message: String(error) } }, form);
   }
 };
 

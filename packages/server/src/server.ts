@@ -74,6 +74,9 @@ export async function startServer(
         : `  counters:  ${services.live.velocity.counters.length} counters on Redis, shared by every node`,
       `  data:      ${dataSummary(services)}`,
       `  model:     ${modelSummary(services)}`,
+      ...(app.hasRoute({ method: 'GET', url: '/demo/checkout' })
+        ? [`  demo shop: ${url}/demo/checkout (the browser SDK and the captcha at work; WARDEN_DEMO=false turns it off)`]
+        : []),
       ...notes,
     ]);
     let stopping: Promise<void> | null = null;

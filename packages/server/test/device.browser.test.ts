@@ -126,10 +126,10 @@ describe('the browser SDK in Chromium', () => {
     ).toBe(true);
     expect(asked.decision.action).toBe('challenge');
     expect(asked.decision.challenge).toBe('captcha');
-    await page.waitForSelector('#captcha:not([hidden])');
+    await page.waitForSelector('#checkout altcha-widget');
     await page.screenshot({ path: artifactPath('captcha-asked.png'), fullPage: true });
     // Tick the widget: it fetches a challenge from Warden and solves the proof of work.
-    await page.click('altcha-widget label');
+    await page.click('#checkout altcha-widget label');
     await page.waitForFunction(
       () => {
         const input = document.querySelector<HTMLInputElement>('input[name=altcha]');

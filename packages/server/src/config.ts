@@ -39,6 +39,12 @@ export const ConfigSchema = Type.Object(
     viesUrl: Type.String({ pattern: '^https?://', default: VIES_DEFAULTS.baseUrl }),
     viesTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: VIES_DEFAULTS.timeoutMs }),
     explainScores: Type.Union([Type.Literal('flagged'), Type.Literal('all')], { default: 'flagged' }),
+    /**
+     * Behind a load balancer or reverse proxy: which hops to believe about the client's address
+     * (X-Forwarded-For), so device tokens and per-IP budgets see the user's IP: addresses and CIDR
+     * blocks, comma-separated, or `true` for every hop. Empty: none.
+     */
+    trustProxy: Type.String({ default: '' }),
     /** Origins whose pages may call the device SDK's routes (CORS), comma-separated. */
     sdkOrigins: Type.String({ default: '' }),
     deviceTokenTtlSeconds: Type.Integer({ minimum: 30, maximum: 86_400, default: 900 }),
@@ -93,6 +99,7 @@ export const ENV_NAMES: Record<Exclude<keyof Config, FileOnlyKey>, string> = {
   viesUrl: 'WARDEN_VIES_URL',
   viesTimeoutMs: 'WARDEN_VIES_TIMEOUT_MS',
   explainScores: 'WARDEN_EXPLAIN_SCORES',
+  trustProxy: 'WARDEN_TRUST_PROXY',
   sdkOrigins: 'WARDEN_SDK_ORIGINS',
   deviceTokenTtlSeconds: 'WARDEN_DEVICE_TOKEN_TTL_SECONDS',
   collectRateLimitPerMinute: 'WARDEN_COLLECT_RATE_LIMIT',

@@ -75,7 +75,9 @@ export async function startServer(
       `  data:      ${dataSummary(services)}`,
       `  model:     ${modelSummary(services)}`,
       ...(app.hasRoute({ method: 'GET', url: '/demo/checkout' })
-        ? [`  demo shop: ${url}/demo/checkout (the browser SDK and the captcha at work; WARDEN_DEMO=false turns it off)`]
+        ? [
+            `  demo shop: ${url}/demo/checkout (the browser SDK and the captcha at work; WARDEN_DEMO=false turns it off)`,
+          ]
         : []),
       ...notes,
     ]);

@@ -196,3 +196,24 @@ describe('the SDK routes budget per IP address', () => {
     expect(elsewhere.statusCode).toBe(200);
   });
 });
+
+describe('behind a proxy (WARDEN_TRUST_PROXY)', () => {
+  const t = useTestApp(pgliteBackend, { trustProxy: '127.0.0.1' });
+  it("binds the token to the user's address from X-Forwarded-For, only from a trusted hop", async () => {
+    const key = await t.keyWith('device:collect');
+    const ipIn = async (remoteAddress: string) => {
+      const response = await t.app.inject({
+        method: 'POST',
+        url: `/v1/device/collect?key=${key}`,
+        headers: { 'x-forwarded-for': '198.51.100.9' },
+        payload: collectRequest(),
+        remoteAddress,
+      });
+      const payload = (response.json().token as string).split('.')[1] ?? '';
+      return JSON.parse(Buffer.from(payload, 'base64url').toString()).dev.ip;
+    };
+    expect(await ipIn('127.0.0.1')).toBe('198.51.100.9');
+    // A client that is not the proxy cannot choose its address.
+    expect(await ipIn('203.0.113.50')).toBe('203.0.113.50');
+  });
+});

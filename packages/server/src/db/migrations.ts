@@ -274,7 +274,8 @@ const migrations: Record<string, Migration> = {
           components text not null,
           first_seen timestamptz not null,
           last_seen timestamptz not null,
-          observations integer not null
+          observations integer not null,
+          networks text[] not null
         );
         create table device_anchors (
           anchor text not null,

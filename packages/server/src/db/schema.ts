@@ -210,6 +210,8 @@ export interface DevicesTable {
   first_seen: Date;
   last_seen: Date;
   observations: number;
+  /** Keyed hashes of the networks (IPv4 /24, IPv6 /64) the device was seen on, newest first. */
+  networks: string[];
 }
 
 export interface DeviceAnchorsTable {

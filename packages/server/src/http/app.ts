@@ -54,6 +54,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
       return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : services.ids.next('req');
     },
     ...(tls ? { https: tls } : {}),
+    trustProxy: trustProxyOption(config.trustProxy),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   let draining = false;
@@ -158,4 +159,14 @@ export async function buildApp(services: Services, options: AppOptions): Promise
       draining = true;
     },
   };
+}
+
+/** WARDEN_TRUST_PROXY: `true` (believe every hop) or the proxies' addresses and CIDR blocks. */
+function trustProxyOption(value: string): boolean | string[] {
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
 }

@@ -34,7 +34,7 @@ export async function insertDevice(db: Executor, row: DeviceRow, anchors: string
 export async function updateDevice(
   db: Executor,
   id: string,
-  change: { components: string; last_seen: Date },
+  change: { components: string; last_seen: Date; networks: string[] },
   anchors: string[],
 ): Promise<void> {
   await db
@@ -42,6 +42,7 @@ export async function updateDevice(
     .set((eb) => ({
       components: change.components,
       last_seen: change.last_seen,
+      networks: change.networks,
       observations: eb('observations', '+', 1),
     }))
     .where('id', '=', id)

@@ -8,8 +8,11 @@ import {
   anchorsOf,
   type DeviceRecord,
   type DeviceSignals,
+  ipNetwork,
   matchDevice,
   mergeComponents,
+  mergeNetworks,
+  normaliseIp,
 } from '@warden/engine';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Executor } from '../db/executor.js';
@@ -58,27 +61,34 @@ export class Devices {
     const now = this.clock.now();
     const nowMs = now.getTime();
     const components = request.components;
+    const network = this.networkOf(context.ip);
     const anchors = anchorsOf(components).map((a) => this.keyring.blindIndex('device_anchor', a));
     const storedRow = request.stored_id ? await findDevice(this.db, request.stored_id) : undefined;
-    const stored = storedRow ? this.record(storedRow) : null;
-    const candidates = (await devicesByAnchors(this.db, anchors, CANDIDATE_LIMIT))
-      .filter((row) => row.id !== storedRow?.id)
-      .map((row) => this.record(row));
-    const match = matchDevice(components, { storedId: request.stored_id ?? null, stored, candidates });
+    const rows = new Map<string, DeviceRow>();
+    for (const row of await devicesByAnchors(this.db, anchors, CANDIDATE_LIMIT)) rows.set(row.id, row);
+    if (storedRow) rows.set(storedRow.id, storedRow);
+    const records = new Map([...rows.values()].map((row) => [row.id, this.record(row)] as const));
+    const stored = storedRow ? (records.get(storedRow.id) ?? null) : null;
+    const match = matchDevice(components, {
+      storedId: request.stored_id ?? null,
+      stored,
+      candidates: [...records.values()].filter((r) => r.id !== storedRow?.id),
+      network,
+    });
+    const before = match.deviceId ? records.get(match.deviceId) : undefined;
+    const previous = match.deviceId ? rows.get(match.deviceId) : undefined;
     let deviceId: string;
     let firstSeenMs: number;
-    if (match.deviceId) {
-      const known = match.deviceId === stored?.id ? storedRow : undefined;
-      const previous = known ?? (await findDevice(this.db, match.deviceId));
-      const before = previous ? this.record(previous) : null;
+    if (match.deviceId && before && previous) {
       deviceId = match.deviceId;
-      firstSeenMs = previous ? new Date(previous.first_seen).getTime() : nowMs;
+      firstSeenMs = new Date(previous.first_seen).getTime();
       await updateDevice(
         this.db,
         deviceId,
         {
-          components: this.seal(before ? mergeComponents(before.components, components) : components),
+          components: this.seal(mergeComponents(before.components, components)),
           last_seen: now,
+          networks: mergeNetworks(before.networks, network),
         },
         anchors,
       );
@@ -87,7 +97,14 @@ export class Devices {
       firstSeenMs = nowMs;
       await insertDevice(
         this.db,
-        { id: deviceId, components: this.seal(components), first_seen: now, last_seen: now, observations: 1 },
+        {
+          id: deviceId,
+          components: this.seal(components),
+          first_seen: now,
+          last_seen: now,
+          observations: 1,
+          networks: mergeNetworks([], network),
+        },
         anchors,
       );
     }
@@ -129,7 +146,17 @@ export class Devices {
       components: JSON.parse(this.keyring.decrypt(row.components, COMPONENTS_CONTEXT)) as Components,
       lastSeenMs: new Date(row.last_seen).getTime(),
       observations: row.observations,
+      networks: row.networks,
     };
+  }
+
+  /**
+   * The network a collect came from, as a keyed hash: the IPv4 /24 or IPv6 /64, where a household
+   * or an office usually stays. The fuzzy match weighs it (see matchDevice); nothing stores the IP.
+   */
+  private networkOf(ip: string | null): string | null {
+    const address = ip ? normaliseIp(ip) : null;
+    return address ? this.keyring.blindIndex('device_network', ipNetwork(address)) : null;
   }
 
   private seal(components: Components): string {

@@ -1,6 +1,7 @@
 import { getCountriesForTimezone } from 'countries-and-timezones';
 import { countries } from 'countries-list';
-import type { AttributeDefinition, AttributeSources, AttributeValue } from './catalogue.js';
+import { attributesFrom } from './attribute-definer.js';
+import type { AttributeDefinition } from './catalogue.js';
 
 /**
  * What the browser SDK's device token says, once the server has checked it. The engine never sees
@@ -102,26 +103,7 @@ export function languageMismatch(
   return !spoken.includes(primary.toLowerCase());
 }
 
-type Compute = (claims: DeviceClaims, s: AttributeSources) => AttributeValue | null | undefined;
-
-function def(
-  name: string,
-  type: AttributeDefinition['type'],
-  description: string,
-  example: AttributeValue,
-  compute: Compute,
-): AttributeDefinition {
-  return {
-    name,
-    type,
-    description,
-    example,
-    compute: (s) => {
-      const claims = s.n.device?.claims;
-      return claims ? compute(claims, s) : undefined;
-    },
-  };
-}
+const def = attributesFrom((s) => s.n.device?.claims);
 
 const DAY_MS = 86_400_000;
 

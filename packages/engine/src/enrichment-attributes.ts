@@ -1,3 +1,4 @@
+import { attributesFrom } from './attribute-definer.js';
 import type { AttributeDefinition, AttributeSources, AttributeValue } from './catalogue.js';
 import { distanceKm, type Enriched, ipLocalHour } from './enrichment.js';
 import { ipNetwork, upperCode } from './normalise.js';
@@ -7,23 +8,7 @@ import { ipNetwork, upperCode } from './normalise.js';
  * once per event); a fact no source knows is left out, so rules comparing with it do not match.
  */
 
-type Compute = (e: Enriched, s: AttributeSources) => AttributeValue | null | undefined;
-
-function def(
-  name: string,
-  type: AttributeDefinition['type'],
-  description: string,
-  example: AttributeValue,
-  compute: Compute,
-): AttributeDefinition {
-  return {
-    name,
-    type,
-    description,
-    example,
-    compute: (s) => (s.enriched ? compute(s.enriched, s) : undefined),
-  };
-}
+const def = attributesFrom((s) => s.enriched);
 
 /** The card's country: what the gateway sent, else the BIN table's. */
 export function cardCountry(s: AttributeSources): string | undefined {

@@ -1,5 +1,6 @@
-import { BurstyRateLimiter, RateLimiterRes } from 'rate-limiter-flexible';
+import { BurstyRateLimiter } from 'rate-limiter-flexible';
 import type { LimitStore } from './store.js';
+import { takeFrom } from './window-limit.js';
 
 /** Spikes above the per-second limit draw on this many seconds' worth of requests, spread over 10 s. */
 export const API_BURST_SECONDS = 2;
@@ -34,13 +35,6 @@ export class ApiRateLimit {
    * every request because Redis is unreachable would not.
    */
   take(keyId: string): Promise<number | null> {
-    return this.limiter.consume(keyId).then(
-      () => null,
-      (refusal: unknown) => {
-        if (refusal instanceof RateLimiterRes) return Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
-        this.onError(refusal);
-        return null;
-      },
-    );
+    return takeFrom(this.limiter, keyId, this.onError);
   }
 }

@@ -21,14 +21,25 @@ export class WindowLimit {
 
   /** Counts one request: resolves null when it may go ahead, or the whole seconds to wait. */
   take(key: string): Promise<number | null> {
-    if (!this.limiter) return Promise.resolve(null);
-    return this.limiter.consume(key).then(
-      () => null,
-      (refusal: unknown) => {
-        if (refusal instanceof RateLimiterRes) return Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
-        this.onError(refusal);
-        return null;
-      },
-    );
+    return this.limiter ? takeFrom(this.limiter, key, this.onError) : Promise.resolve(null);
   }
+}
+
+/**
+ * Counts one request against a limiter: null when it may go ahead, else the whole seconds to wait.
+ * A store that fails lets the request through and reports the failure.
+ */
+export function takeFrom(
+  limiter: Pick<RateLimiterAbstract, 'consume'>,
+  key: string,
+  onError: (error: unknown) => void,
+): Promise<number | null> {
+  return limiter.consume(key).then(
+    () => null,
+    (refusal: unknown) => {
+      if (refusal instanceof RateLimiterRes) return Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
+      onError(refusal);
+      return null;
+    },
+  );
 }

@@ -1,5 +1,5 @@
-import type { Enriched } from './enrichment.js';
 import { DEVICE_ATTRIBUTES } from './device-attributes.js';
+import type { Enriched } from './enrichment.js';
 import { cardCountry, ENRICHMENT_ATTRIBUTES, HISTORY_ATTRIBUTES } from './enrichment-attributes.js';
 import type { NormalisedEvent } from './normalise.js';
 import { accountNumberOf, addressKey, upperCode } from './normalise.js';

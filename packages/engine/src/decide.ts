@@ -143,7 +143,11 @@ function satisfyChallenge(policy: PolicyOutcome, features: FeatureSnapshot): Pol
     challenge: null,
     reasons: [
       ...policy.reasons,
-      { kind: 'policy', code: 'challenge_passed', description: 'The captcha the challenge asked for was solved' },
+      {
+        kind: 'policy',
+        code: 'challenge_passed',
+        description: 'The captcha the challenge asked for was solved',
+      },
     ],
   };
 }

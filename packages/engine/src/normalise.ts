@@ -1,6 +1,6 @@
-import type { CaptchaCheck, DeviceSignals } from './device-attributes.js';
 import type { Address, Event } from '@warden/contracts';
 import { CURRENCY_EXPONENTS } from './currencies.js';
+import type { CaptchaCheck, DeviceSignals } from './device-attributes.js';
 import type { Enriched } from './enrichment.js';
 
 /** Exchange rates as the engine sees them: how many reference-currency units one unit is worth. */

@@ -35,7 +35,7 @@ const AltchaChallenge = Type.Object(
     salt: Type.String(),
     signature: Type.String(),
   },
-  { description: "An ALTCHA proof-of-work challenge, as the widget's challengeurl expects" },
+  { description: "An ALTCHA proof-of-work challenge, as the ALTCHA widget fetches it" },
 );
 
 const KeyQuery = Type.Object({
@@ -105,7 +105,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
       schema: {
         tags: ['devices'],
         summary:
-          'An ALTCHA proof-of-work challenge for the captcha widget (challengeurl). The solved payload goes in events as session.captcha {provider: "altcha", response}',
+          'An ALTCHA proof-of-work challenge for the captcha widget (its `challenge` URL). The solved payload goes in events as session.captcha {provider: "altcha", response}',
         querystring: KeyQuery,
         response: { 200: AltchaChallenge, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
       },

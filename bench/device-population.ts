@@ -9,6 +9,19 @@
  * and software really share every component (the same iPhone model on the same iOS in the same
  * city is one fingerprint), which is what makes merges happen.
  *
+ * Devices live in places, which is where their networks come from. Households of one to four
+ * devices share a city, mostly a language, and a broadband line: an IPv4 /24 (about one household
+ * in ten shares it with another of the population, as ISPs pool customers) that the ISP renumbers
+ * now and then, usually within the /24, and for dual-stack lines an IPv6 prefix, which some ISPs
+ * change on each reconnection. A family's second phone or tablet is often the same model as the
+ * first, on the same carrier. Offices hold 5 to 40 corporate desktops of one or two images (the
+ * same model, fonts and update schedule: identical fingerprints on one network), and some
+ * household laptops work there too. Phones are on cellular data for part of their visits: behind
+ * their carrier's CGNAT, whose few /24s every phone of the carrier in the country shares, or on
+ * IPv6 with a /64 of their own for each session. Portable devices use public Wi-Fi now and then,
+ * and a trip changes the network (a hotel, or roaming through the home carrier) along with the
+ * time zone.
+ *
  * Over the simulated days each device drifts: browser releases every four (Chrome, Edge,
  * Firefox) or six (Safari) weeks, adopted after a lag of its own, some of which change canvas,
  * audio or WebGL extensions for everyone on that browser; font installs; a language added; an
@@ -26,6 +39,17 @@ export interface PopulationOptions {
   seed: number;
   /** Share of later visits on which the browser's storage was cleared (no stored id sent). */
   clearShare: number;
+  /**
+   * CGNAT /24s per mobile carrier and country; a phone's address moves among them between
+   * sessions. 1 stands for a server that keys mobile carriers by their ASN.
+   */
+  carrierPools: number;
+  /**
+   * How the server keys an IPv6 address: by its /64 (one household's network, or one phone's
+   * session on a carrier) or by its /48 (shared by the hundreds of customers whose prefixes an ISP
+   * delegates from it, and by a carrier's phones as a CGNAT pool is).
+   */
+  ipv6Prefix: 48 | 64;
 }
 
 export type Components = Record<string, DeviceComponentValue>;
@@ -34,17 +58,25 @@ export interface Visit {
   device: number;
   atMs: number;
   components: Components;
+  /** The network key the server derives from the visit's address. */
+  network: string;
+  networkKind: NetworkKind;
   /** The browser sends no stored id: its first visit, storage cleared, or Safari's 7-day cap. */
   cold: boolean;
   /** Why there was no stored id on a later visit. */
   coldReason: 'first' | 'cleared' | 'safari-7-days' | null;
 }
 
+export type PlaceKind = 'household' | 'office';
+
 export interface SimulatedDevice {
   index: number;
   family: FamilyName;
   model: string;
   country: string;
+  /** The household or office the device belongs to (numbered across both kinds). */
+  place: number;
+  placeKind: PlaceKind;
   visits: number;
   drift: string[];
 }
@@ -53,6 +85,9 @@ export interface Population {
   devices: SimulatedDevice[];
   /** Every visit of every device, in time order. */
   visits: Visit[];
+  /** The browser releases of the run, by engine. */
+  releases: Record<Engine, Release[]>;
+  networks: NetworkSummary;
 }
 
 const DAY_MS = 86_400_000;
@@ -87,9 +122,9 @@ const hash = (...parts: readonly (string | number | boolean)[]) => fnv1a64(parts
 // Browser releases
 // ---------------------------------------------------------------------------------------------
 
-type Engine = 'chrome' | 'edge' | 'firefox' | 'safari';
+export type Engine = 'chrome' | 'edge' | 'firefox' | 'safari';
 
-interface Release {
+export interface Release {
   version: string;
   /** Day relative to the start of the simulation. */
   day: number;
@@ -327,25 +362,27 @@ function appleMobileHardware(random: Random, pool: typeof IPHONES, ipad: boolean
 }
 
 /** Android models by rough share: CSS screen, GPU, memory, output latency of the audio stack. */
-const ANDROIDS: readonly (readonly [readonly [string, readonly [number, number], string, number, number], number])[] =
-  [
-    [['Galaxy A14', [384, 854], 'Mali-G57 MC2', 4, 0.02], 0.1],
-    [['Galaxy A34', [384, 854], 'Mali-G68 MC4', 8, 0.016], 0.08],
-    [['Galaxy A54', [384, 854], 'Mali-G68 MC4', 8, 0.016], 0.1],
-    [['Galaxy S21', [360, 800], 'Mali-G78 MP14', 8, 0.012], 0.05],
-    [['Galaxy S22', [360, 780], 'Adreno (TM) 730', 8, 0.01], 0.06],
-    [['Galaxy S23', [360, 780], 'Adreno (TM) 740', 8, 0.01], 0.07],
-    [['Galaxy S24', [384, 832], 'Adreno (TM) 750', 8, 0.01], 0.05],
-    [['Pixel 6', [412, 915], 'Mali-G78 MP20', 8, 0.008], 0.04],
-    [['Pixel 7', [412, 915], 'Mali-G710 MP7', 8, 0.008], 0.05],
-    [['Pixel 8', [412, 915], 'Mali-G715 MC7', 8, 0.008], 0.04],
-    [['Redmi Note 11', [393, 873], 'Adreno (TM) 610', 4, 0.024], 0.08],
-    [['Redmi Note 12', [393, 873], 'Adreno (TM) 610', 4, 0.024], 0.07],
-    [['Moto G54', [412, 915], 'IMG BXM-8-256', 4, 0.02], 0.05],
-    [['OnePlus Nord', [412, 915], 'Adreno (TM) 620', 8, 0.014], 0.04],
-    [['Galaxy A12', [360, 800], 'PowerVR Rogue GE8320', 2, 0.03], 0.06],
-    [['Oppo A78', [360, 800], 'Mali-G57 MC2', 8, 0.02], 0.06],
-  ];
+const ANDROIDS: readonly (readonly [
+  readonly [string, readonly [number, number], string, number, number],
+  number,
+])[] = [
+  [['Galaxy A14', [384, 854], 'Mali-G57 MC2', 4, 0.02], 0.1],
+  [['Galaxy A34', [384, 854], 'Mali-G68 MC4', 8, 0.016], 0.08],
+  [['Galaxy A54', [384, 854], 'Mali-G68 MC4', 8, 0.016], 0.1],
+  [['Galaxy S21', [360, 800], 'Mali-G78 MP14', 8, 0.012], 0.05],
+  [['Galaxy S22', [360, 780], 'Adreno (TM) 730', 8, 0.01], 0.06],
+  [['Galaxy S23', [360, 780], 'Adreno (TM) 740', 8, 0.01], 0.07],
+  [['Galaxy S24', [384, 832], 'Adreno (TM) 750', 8, 0.01], 0.05],
+  [['Pixel 6', [412, 915], 'Mali-G78 MP20', 8, 0.008], 0.04],
+  [['Pixel 7', [412, 915], 'Mali-G710 MP7', 8, 0.008], 0.05],
+  [['Pixel 8', [412, 915], 'Mali-G715 MC7', 8, 0.008], 0.04],
+  [['Redmi Note 11', [393, 873], 'Adreno (TM) 610', 4, 0.024], 0.08],
+  [['Redmi Note 12', [393, 873], 'Adreno (TM) 610', 4, 0.024], 0.07],
+  [['Moto G54', [412, 915], 'IMG BXM-8-256', 4, 0.02], 0.05],
+  [['OnePlus Nord', [412, 915], 'Adreno (TM) 620', 8, 0.014], 0.04],
+  [['Galaxy A12', [360, 800], 'PowerVR Rogue GE8320', 2, 0.03], 0.06],
+  [['Oppo A78', [360, 800], 'Mali-G57 MC2', 8, 0.02], 0.06],
+];
 
 function androidHardware(random: Random): Hardware {
   const [model, screen, gpu, memory, audioLatency] = pick(random, ANDROIDS);
@@ -476,7 +513,8 @@ const LINUX_BASE = ['Bitstream Vera Sans Mono'];
 function desktopFonts(random: Random, os: Hardware['os'], country: string): string[] {
   const fonts = new Set<string>(os === 'windows' ? WINDOWS_BASE : os === 'mac' ? MAC_BASE : LINUX_BASE);
   if (os === 'windows') for (const font of EAST_ASIAN[country] ?? []) fonts.add(font);
-  if (os !== 'linux' && chance(random, os === 'windows' ? 0.5 : 0.35)) for (const font of OFFICE) fonts.add(font);
+  if (os !== 'linux' && chance(random, os === 'windows' ? 0.5 : 0.35))
+    for (const font of OFFICE) fonts.add(font);
   if (os !== 'linux' && chance(random, 0.08)) for (const font of ADOBE) fonts.add(font);
   // Fonts that come with other software, each on a few machines.
   for (const font of FPJS_FONTS) if (chance(random, 0.015)) fonts.add(font);
@@ -649,6 +687,12 @@ interface Device {
   reducedMotion: boolean;
 }
 
+/** The simulated device and the networks it can reach. */
+interface Placed {
+  device: Device;
+  connectivity: Connectivity;
+}
+
 function familyHardware(random: Random, family: FamilyName): Hardware {
   switch (family) {
     case 'windows-chrome':
@@ -676,28 +720,49 @@ function engineOf(family: FamilyName): Engine {
   return 'chrome';
 }
 
-function makeDevice(random: Random, index: number, days: number): Device {
-  const family = pick(random, FAMILIES);
+/**
+ * Where a device lives and what it copies: the household's or office's country, time zone and
+ * language, and for a copy of another device (a family's second iPhone of the same model, a
+ * corporate image) its family, hardware, fonts and update schedule.
+ */
+interface Setting {
+  country: Country;
+  timezone: string;
+  languages: readonly string[];
+  place: number;
+  placeKind: PlaceKind;
+  copy?: { family: FamilyName; hardware: Hardware; fonts?: readonly string[]; updateLag?: number };
+}
+
+function makeDevice(random: Random, index: number, days: number, setting: Setting): Device {
+  const family = setting.copy?.family ?? pick(random, FAMILIES);
   const engine = engineOf(family);
-  const hardware = familyHardware(random, family);
-  const country = pick(random, COUNTRY_SHARES);
+  const hardware = setting.copy?.hardware ?? familyHardware(random, family);
+  const { country } = setting;
   const desktop = !hardware.mobile;
   const portable = hardware.laptop || hardware.mobile;
   const drift: string[] = [];
 
   const fonts =
-    hardware.os === 'ios' ? [...IOS_FONTS] : hardware.os === 'android' ? [] : desktopFonts(random, hardware.os, country.code);
+    setting.copy?.fonts !== undefined
+      ? [...setting.copy.fonts]
+      : hardware.os === 'ios'
+        ? [...IOS_FONTS]
+        : hardware.os === 'android'
+          ? []
+          : desktopFonts(random, hardware.os, country.code);
   const fontInstalls: Device['fontInstalls'] = [];
   if (desktop && chance(random, 0.12)) {
     const installs = chance(random, 0.2) ? 2 : 1;
     for (let i = 0; i < installs; i++) {
       const missing = FPJS_FONTS.filter((f) => !fonts.includes(f) && !fontInstalls.some((x) => x.font === f));
-      if (missing.length > 0) fontInstalls.push({ day: between(random, 0, days), font: pickOne(random, missing) });
+      if (missing.length > 0)
+        fontInstalls.push({ day: between(random, 0, days), font: pickOne(random, missing) });
     }
     drift.push('font install');
   }
 
-  const languages = pick(random, country.languages);
+  const { languages } = setting;
   let languageAdded: Device['languageAdded'] = null;
   if (chance(random, 0.03)) {
     const extra = EXTRA_LANGUAGES.filter((l) => !languages.includes(l));
@@ -705,7 +770,7 @@ function makeDevice(random: Random, index: number, days: number): Device {
     drift.push('language added');
   }
 
-  const timezone = pick(random, country.zones);
+  const { timezone } = setting;
   let trip: Device['trip'] = null;
   if (portable && chance(random, 0.05)) {
     let destination = timezone;
@@ -726,16 +791,26 @@ function makeDevice(random: Random, index: number, days: number): Device {
   // Most browsers restart onto a new release within days; a few lag by weeks. iPhones and iPads
   // update the OS (and Safari with it) later, and a quarter not within the window at all.
   const updateLag =
-    engine === 'safari' && hardware.os === 'ios'
+    setting.copy?.updateLag ??
+    (engine === 'safari' && hardware.os === 'ios'
       ? chance(random, 0.25)
         ? 200
         : -Math.log(1 - random()) * 14
       : chance(random, 0.06)
         ? between(random, 20, 60)
-        : -Math.log(1 - random()) * 5;
+        : -Math.log(1 - random()) * 5);
 
   return {
-    summary: { index, family, model: hardware.model, country: country.code, visits: 0, drift },
+    summary: {
+      index,
+      family,
+      model: hardware.model,
+      country: country.code,
+      place: setting.place,
+      placeKind: setting.placeKind,
+      visits: 0,
+      drift,
+    },
     engine,
     hardware,
     updateLag,
@@ -780,7 +855,8 @@ function userAgent(device: Device, version: string): string {
   const webkit = 'AppleWebKit/537.36 (KHTML, like Gecko)';
   switch (hardware.os) {
     case 'windows':
-      if (engine === 'firefox') return `Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:${major}.0) Gecko/20100101 Firefox/${major}.0`;
+      if (engine === 'firefox')
+        return `Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:${major}.0) Gecko/20100101 Firefox/${major}.0`;
       return `Mozilla/5.0 (Windows NT 10.0; Win64; x64) ${webkit} Chrome/${major}.0.0.0 Safari/537.36${engine === 'edge' ? ` Edg/${major}.0.0.0` : ''}`;
     case 'mac':
       if (engine === 'safari')
@@ -808,7 +884,12 @@ const PDF_PLUGINS = [
 const BLOCKER_LISTS = ['easyList', 'adGuardBase', 'fanboyAnnoyances', 'easyListCookie', 'adGuardAnnoyances'];
 
 /** Every component of a device on one day, encoded as the SDK sends them. */
-function componentsOn(device: Device, trains: Record<Engine, Release[]>, day: number, onExternal: boolean): Components {
+function componentsOn(
+  device: Device,
+  trains: Record<Engine, Release[]>,
+  day: number,
+  onExternal: boolean,
+): Components {
   const { hardware: hw, engine } = device;
   const chromium = engine === 'chrome' || engine === 'edge';
   const { release, canvas, audio, extensions } = releaseOn(device, trains[engine], day);
@@ -817,7 +898,8 @@ function componentsOn(device: Device, trains: Record<Engine, Release[]>, day: nu
 
   const fonts = [...device.fonts, ...device.fontInstalls.filter((x) => x.day <= day).map((x) => x.font)];
   const languages = [...device.languages];
-  if (device.languageAdded !== null && device.languageAdded.day <= day) languages.push(device.languageAdded.language);
+  if (device.languageAdded !== null && device.languageAdded.day <= day)
+    languages.push(device.languageAdded.language);
   const primary = languages[0] ?? 'en-US';
   // Safari reports only the preferred language; Chromium and Firefox the whole list.
   const navigatorLanguages = engine === 'safari' ? [primary] : languages;
@@ -825,7 +907,8 @@ function componentsOn(device: Device, trains: Record<Engine, Release[]>, day: nu
   const timezone = onTrip && device.trip !== null ? device.trip.timezone : device.timezone;
   const screen = onExternal && device.monitor !== null ? device.monitor.screen : hw.screen;
   const frame =
-    (device.frameMovedOn !== null && day >= device.frameMovedOn ? 'moved-' : '') + (onExternal ? 'external' : hw.frame);
+    (device.frameMovedOn !== null && day >= device.frameMovedOn ? 'moved-' : '') +
+    (onExternal ? 'external' : hw.frame);
   const builtInDisplay = !onExternal;
   // Safari masks the GPU; Firefox reports a coarse family; Chromium the whole ANGLE string.
   const gpu =
@@ -840,10 +923,12 @@ function componentsOn(device: Device, trains: Record<Engine, Release[]>, day: nu
     fonts,
     domBlockers: engine === 'safari' || hw.os === 'android' ? blockerLists : null,
     fontPreferences: hash('fontPreferences', hw.os, engine, cjk, hw.mobile),
-    audio: 124 + Number.parseInt(hash('audio', hw.os, engine, hw.arm, hw.mobile, audio).slice(0, 6), 16) / 1e8,
+    audio:
+      124 + Number.parseInt(hash('audio', hw.os, engine, hw.arm, hw.mobile, audio).slice(0, 6), 16) / 1e8,
     screenFrame: hash('screenFrame', frame, screen[0], screen[1]),
     canvas: hash('canvas', osKey, hw.gpu, engine, canvas),
-    osCpu: engine === 'firefox' ? (hw.os === 'windows' ? 'Windows NT 10.0; Win64; x64' : 'Linux x86_64') : null,
+    osCpu:
+      engine === 'firefox' ? (hw.os === 'windows' ? 'Windows NT 10.0; Win64; x64' : 'Linux x86_64') : null,
     languages: [primary, ...navigatorLanguages],
     colorDepth: engine === 'chrome' && hw.os === 'mac' && builtInDisplay && hw.p3 ? 30 : 24,
     deviceMemory: chromium ? hw.memory : null,
@@ -878,7 +963,12 @@ function componentsOn(device: Device, trains: Record<Engine, Release[]>, day: nu
     reducedMotion: device.reducedMotion,
     reducedTransparency: false,
     hdr: hw.hdr && builtInDisplay,
-    math: hash('math', engine === 'safari' ? 'jsc' : engine === 'firefox' ? 'spidermonkey' : 'v8', hw.os, hw.arm),
+    math: hash(
+      'math',
+      engine === 'safari' ? 'jsc' : engine === 'firefox' ? 'spidermonkey' : 'v8',
+      hw.os,
+      hw.arm,
+    ),
     pdfViewerEnabled: !hw.mobile,
     architecture: hw.arm ? 255 : 127,
     // FingerprintJS: 1 can pay, 0 cannot, -1 no Apple Pay in this browser.
@@ -901,13 +991,422 @@ function visitCount(random: Random): number {
   return 11 + Math.floor(random() * 30);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Networks
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Network keys stand for what the server derives from a visit's address: the IPv4 /24 or the
+ * IPv6 /64 or /48 (`ipv6Prefix`; a keyed hash there, readable names here, as the matcher treats
+ * them as opaque).
+ */
+export type NetworkKind = 'home' | 'cellular' | 'office' | 'public' | 'hotel';
+
+interface Carrier {
+  name: string;
+  share: number;
+}
+
+/** A household's broadband: its IPv4 /24 and, if dual-stack, its IPv6 prefix, from a given day on. */
+interface Home {
+  v4: { from: number; block: string }[];
+  v6: { from: number; block: string }[] | null;
+}
+
+interface Connectivity {
+  kind: 'phone' | 'tablet' | 'laptop' | 'desktop' | 'office desktop';
+  home: Home | null;
+  /** The office network: a corporate desktop's only one; a work laptop's on some days. */
+  office: string | null;
+  carrier: string | null;
+  /** Whether the carrier gives phones IPv6: a /64 of their own for each session. */
+  carrierIpv6: boolean;
+  /** The CGNAT pool the phone's regional gateway uses; other pools on some visits. */
+  regionalPool: number;
+  /** Share of the phone's visits on cellular data rather than Wi-Fi. */
+  cellularShare: number;
+  /** The hotel of its trip, if it travels. */
+  hotel: string | null;
+}
+
+const CARRIERS: readonly Carrier[] = [
+  { name: 'a', share: 0.45 },
+  { name: 'b', share: 0.35 },
+  { name: 'c', share: 0.2 },
+];
+/**
+ * Dual-stack households reach the server over IPv6 this often: browsers race both and give IPv6 a
+ * head start (Happy Eyeballs), so IPv4 wins only when IPv6 is slow or broken.
+ */
+export const IPV6_PREFERENCE = 0.9;
+const HOTELS_PER_ZONE = 40;
+
+export interface NetworkSummary {
+  households: number;
+  /** Households by number of devices, from 1. */
+  householdSizes: number[];
+  offices: number;
+  officeDesktops: number;
+  workLaptops: number;
+  dualStackHouseholds: number;
+  /** Dual-stack households whose ISP delegates another IPv6 prefix on each reconnection. */
+  dynamicPrefixHouseholds: number;
+  /** Mobile carriers (of 3 per country) that give phones IPv6. */
+  ipv6Carriers: number;
+  carriers: number;
+  /** Households whose address changed within its /24 (the key stays) or to another /24. */
+  renumberedSameBlock: number;
+  renumberedNewBlock: number;
+  /** Households sharing an IPv4 /24 with another household of the population. */
+  sharingHomeBlock: number;
+  /** Devices that copy another of their household's devices: same family and model. */
+  householdCopies: number;
+  carrierPools: number;
+}
+
+/** What every place is drawn with: the generator, the options, and the carriers' IPv6. */
+interface World {
+  random: Random;
+  options: PopulationOptions;
+  /** Whether each country's carrier gives phones IPv6. */
+  carrierIpv6: Map<string, boolean>;
+}
+
+/** A third of carriers give phones IPv6 (some only IPv6, with IPv4 through a translator). */
+function hasIpv6(world: World, country: Country, carrier: string): boolean {
+  const key = `${country.code}:${carrier}`;
+  let ipv6 = world.carrierIpv6.get(key);
+  if (ipv6 === undefined) {
+    ipv6 = chance(world.random, 0.35);
+    world.carrierIpv6.set(key, ipv6);
+  }
+  return ipv6;
+}
+
+/**
+ * Residential blocks per household of the population in a country: about one household in ten
+ * shares its /24 with another (an ISP's pool holds hundreds of customers per /24; how many of
+ * them use one site depends on the site's reach).
+ */
+const HOME_BLOCKS_PER_HOUSEHOLD = 10;
+const MEAN_HOUSEHOLD = 2.2;
+
+/** A residential /24 (or /48) from the country's pool: now and then two households share one. */
+function homeBlock(world: World, country: Country, version: 4 | 6): string {
+  const { random, options } = world;
+  const size = Math.max(
+    40,
+    Math.round((country.share * options.devices * HOME_BLOCKS_PER_HOUSEHOLD) / MEAN_HOUSEHOLD),
+  );
+  return `home${version}:${country.code}:${Math.floor(random() * size)}`;
+}
+
+/** A household's IPv6 network: its own /64, or a /48 from the country's pool shared as /24s are. */
+function homeV6(world: World, country: Country, place: number, prefix: number): string {
+  return world.options.ipv6Prefix === 64 ? `home6:${place}:${prefix}` : homeBlock(world, country, 6);
+}
+
+function publicNetwork(random: Random, country: Country, devices: number): string {
+  // Cafés, stations, libraries: a few busy ones take most of the visits.
+  const size = Math.max(10, Math.round((country.share * devices) / 40));
+  return `public:${country.code}:${Math.floor(size * random() ** 2)}`;
+}
+
+/** The network of one visit. */
+function networkOf(
+  random: Random,
+  placed: Placed,
+  day: number,
+  visitIndex: number,
+  options: PopulationOptions,
+): { network: string; kind: NetworkKind } {
+  const { device, connectivity: c } = placed;
+  const country = COUNTRIES.find((x) => x.code === device.summary.country);
+  if (country === undefined) throw new Error(`unknown country ${device.summary.country}`);
+  const cellular = (): { network: string; kind: NetworkKind } => {
+    const pool = chance(random, 0.7) ? c.regionalPool : Math.floor(random() * options.carrierPools);
+    if (c.carrierIpv6 && chance(random, IPV6_PREFERENCE)) {
+      // Each session gets a /64 of its own from the carrier's /48s.
+      return {
+        network:
+          options.ipv6Prefix === 64
+            ? `cell6:${device.summary.index}:${visitIndex}`
+            : `cell6:${country.code}:${c.carrier}:${pool}`,
+        kind: 'cellular',
+      };
+    }
+    return { network: `cell:${country.code}:${c.carrier}:${pool}`, kind: 'cellular' };
+  };
+  const onTrip = device.trip !== null && day >= device.trip.from && day < device.trip.to;
+  if (onTrip && c.hotel !== null) {
+    // Roaming data goes home through the home carrier, so a phone abroad keeps its carrier's
+    // addresses; the hotel's Wi-Fi is new.
+    if (c.carrier !== null && chance(random, 0.5)) return cellular();
+    return { network: c.hotel, kind: 'hotel' };
+  }
+  if (c.kind === 'office desktop' && c.office !== null) return { network: c.office, kind: 'office' };
+  if (c.carrier !== null && chance(random, c.cellularShare)) return cellular();
+  if (c.office !== null && chance(random, 0.35)) return { network: c.office, kind: 'office' };
+  if (c.kind !== 'desktop' && chance(random, c.kind === 'phone' ? 0.05 : 0.04)) {
+    return { network: publicNetwork(random, country, options.devices), kind: 'public' };
+  }
+  const home = c.home;
+  if (home === null) throw new Error('a household device without a home');
+  const periods = home.v6 !== null && chance(random, IPV6_PREFERENCE) ? home.v6 : home.v4;
+  let block = periods[0]?.block ?? '';
+  for (const period of periods) if (period.from <= day) block = period.block;
+  return { network: block, kind: 'home' };
+}
+
+function deviceKind(hardware: Hardware): Connectivity['kind'] {
+  if (hardware.mobile) return hardware.model.startsWith('iPad') ? 'tablet' : 'phone';
+  return hardware.laptop ? 'laptop' : 'desktop';
+}
+
+function hotelFor(random: Random, device: Device): string | null {
+  if (device.trip === null) return null;
+  return `hotel:${device.trip.timezone}:${Math.floor(random() * HOTELS_PER_ZONE)}`;
+}
+
+/**
+ * Offices: 5 to 40 corporate desktops of one image (one model, the same fonts, updates pushed on
+ * one schedule), a third of them with a second image for some of the staff, on one network.
+ */
+function makeOffice(
+  world: World,
+  place: number,
+  size: number,
+  firstIndex: number,
+  summary: NetworkSummary,
+): Placed[] {
+  const { random, options } = world;
+  const country = pick(random, COUNTRY_SHARES);
+  const timezone = pick(random, country.zones);
+  const languages = pick(random, country.languages);
+  const image = (): NonNullable<Setting['copy']> => {
+    const family: FamilyName = chance(random, 0.7) ? 'windows-chrome' : 'windows-edge';
+    const hardware: Hardware = {
+      ...windowsHardware(random),
+      model: 'windows desktop',
+      laptop: false,
+      touchPoints: 0,
+    };
+    const fonts = [...new Set([...desktopFonts(random, 'windows', country.code), ...OFFICE])];
+    return { family, hardware, fonts, updateLag: between(random, 1, 10) };
+  };
+  const images = [image()];
+  if (chance(random, 0.33)) images.push(image());
+  const network = `office:${country.code}:${place}`;
+  const placed: Placed[] = [];
+  for (let i = 0; i < size; i++) {
+    const base = images.length > 1 && chance(random, 0.3) ? images[1] : images[0];
+    if (base === undefined) throw new Error('an office without an image');
+    // Machines restart onto a pushed release within a day of each other.
+    const copy = { ...base, updateLag: (base.updateLag ?? 0) + random() };
+    const device = makeDevice(random, firstIndex + i, options.days, {
+      country,
+      timezone,
+      languages,
+      place,
+      placeKind: 'office',
+      copy,
+    });
+    placed.push({
+      device,
+      connectivity: {
+        kind: 'office desktop',
+        home: null,
+        office: network,
+        carrier: null,
+        carrierIpv6: false,
+        regionalPool: 0,
+        cellularShare: 0,
+        hotel: null,
+      },
+    });
+  }
+  summary.offices++;
+  summary.officeDesktops += size;
+  return placed;
+}
+
+const HOUSEHOLD_SIZES: readonly (readonly [number, number])[] = [
+  [1, 0.34],
+  [2, 0.3],
+  [3, 0.2],
+  [4, 0.16],
+];
+
+/**
+ * A household: one to four devices in one city, mostly set to the household's language, on its
+ * broadband (an IPv4 /24, and an IPv6 prefix when dual-stack) whose router reconnects now and
+ * then: a new IPv4 lease, usually in the same /24, and with some ISPs a new IPv6 prefix.
+ * Phones share a carrier when the family has one plan, and a family's second phone or tablet is
+ * often the same model as the first.
+ */
+function makeHousehold(
+  world: World,
+  place: number,
+  size: number,
+  firstIndex: number,
+  offices: readonly { country: string; network: string }[],
+  summary: NetworkSummary,
+): Placed[] {
+  const { random, options } = world;
+  const country = pick(random, COUNTRY_SHARES);
+  const timezone = pick(random, country.zones);
+  const householdLanguages = pick(random, country.languages);
+  const v4: Home['v4'] = [{ from: Number.NEGATIVE_INFINITY, block: homeBlock(world, country, 4) }];
+  const dualStack = chance(random, 0.45);
+  // Some ISPs delegate another IPv6 prefix whenever the router reconnects.
+  const dynamicPrefix = dualStack && chance(random, 0.3);
+  const v6: Home['v6'] = dualStack
+    ? [{ from: Number.NEGATIVE_INFINITY, block: homeV6(world, country, place, 0) }]
+    : null;
+  const reconnections = pick(random, [
+    [0, 0.6],
+    [1, 0.3],
+    [2, 0.1],
+  ] as const);
+  let movedBlock = false;
+  let sameBlock = false;
+  const days = Array.from({ length: reconnections }, () => between(random, 0, options.days)).sort(
+    (a, b) => a - b,
+  );
+  for (const [n, from] of days.entries()) {
+    // A new lease usually comes from the same /24; now and then the ISP moves the customer.
+    if (chance(random, 0.25)) {
+      v4.push({ from, block: homeBlock(world, country, 4) });
+      movedBlock = true;
+    } else {
+      sameBlock = true;
+    }
+    // A /48 holds many customers' prefixes, so a new prefix leaves it only some of the time.
+    if (v6 !== null && dynamicPrefix && (options.ipv6Prefix === 64 || chance(random, 0.5))) {
+      v6.push({ from, block: homeV6(world, country, place, n + 1) });
+    }
+  }
+  const home: Home = { v4, v6 };
+  if (dynamicPrefix) summary.dynamicPrefixHouseholds++;
+  const familyCarrier = pick(
+    random,
+    CARRIERS.map((c) => [c.name, c.share] as const),
+  );
+  const placed: Placed[] = [];
+  for (let i = 0; i < size; i++) {
+    const earlierMobile = placed.filter((p) => p.device.hardware.mobile);
+    const twin = earlierMobile.length > 0 && chance(random, 0.3) ? pickOne(random, earlierMobile) : null;
+    const languages = chance(random, 0.85) ? householdLanguages : pick(random, country.languages);
+    const device = makeDevice(random, firstIndex + i, options.days, {
+      country,
+      timezone,
+      languages,
+      place,
+      placeKind: 'household',
+      ...(twin === null
+        ? {}
+        : { copy: { family: twin.device.summary.family, hardware: twin.device.hardware } }),
+    });
+    if (twin !== null) summary.householdCopies++;
+    const kind = deviceKind(device.hardware);
+    const localOffices = offices.filter((o) => o.country === country.code);
+    let office: string | null = null;
+    if (kind === 'laptop' && chance(random, 0.3)) {
+      office =
+        localOffices.length > 0
+          ? pickOne(random, localOffices).network
+          : `office:${country.code}:own-${place}`;
+      summary.workLaptops++;
+    }
+    const phone = kind === 'phone';
+    const carrier = phone
+      ? chance(random, 0.7)
+        ? familyCarrier
+        : pick(
+            random,
+            CARRIERS.map((c) => [c.name, c.share] as const),
+          )
+      : null;
+    placed.push({
+      device,
+      connectivity: {
+        kind,
+        home,
+        office,
+        carrier,
+        carrierIpv6: carrier !== null && hasIpv6(world, country, carrier),
+        regionalPool: Math.floor(random() * options.carrierPools),
+        cellularShare: phone ? between(random, 0.15, 0.7) : 0,
+        hotel: hotelFor(random, device),
+      },
+    });
+  }
+  summary.households++;
+  summary.householdSizes[size - 1] = (summary.householdSizes[size - 1] ?? 0) + 1;
+  if (dualStack) summary.dualStackHouseholds++;
+  if (movedBlock) summary.renumberedNewBlock++;
+  else if (sameBlock) summary.renumberedSameBlock++;
+  return placed;
+}
+
+/** Share of devices that are corporate desktops in offices. */
+const OFFICE_SHARE = 0.08;
+
 export function generatePopulation(options: PopulationOptions): Population {
   const random = seededRandom(options.seed);
   const trains = releaseTrains(random);
+  const world: World = { random, options, carrierIpv6: new Map() };
+  const summary: NetworkSummary = {
+    households: 0,
+    householdSizes: [],
+    offices: 0,
+    officeDesktops: 0,
+    workLaptops: 0,
+    dualStackHouseholds: 0,
+    dynamicPrefixHouseholds: 0,
+    ipv6Carriers: 0,
+    carriers: 0,
+    renumberedSameBlock: 0,
+    renumberedNewBlock: 0,
+    sharingHomeBlock: 0,
+    householdCopies: 0,
+    carrierPools: options.carrierPools,
+  };
+  const all: Placed[] = [];
+  const offices: { country: string; network: string }[] = [];
+  let place = 0;
+  while (all.length < options.devices * OFFICE_SHARE) {
+    const size = Math.min(5 + Math.floor(36 * random() ** 2), options.devices - all.length);
+    const office = makeOffice(world, place++, size, all.length, summary);
+    const first = office[0];
+    if (first !== undefined && first.connectivity.office !== null) {
+      offices.push({ country: first.device.summary.country, network: first.connectivity.office });
+    }
+    all.push(...office);
+  }
+  while (all.length < options.devices) {
+    const size = Math.min(pick(random, HOUSEHOLD_SIZES), options.devices - all.length);
+    all.push(...makeHousehold(world, place++, size, all.length, offices, summary));
+  }
+  const v4Homes = new Map<string, Set<number>>();
+  for (const { device, connectivity } of all) {
+    const block = connectivity.home?.v4[0]?.block;
+    if (block === undefined) continue;
+    let places = v4Homes.get(block);
+    if (places === undefined) {
+      places = new Set();
+      v4Homes.set(block, places);
+    }
+    places.add(device.summary.place);
+  }
+  for (const places of v4Homes.values()) if (places.size > 1) summary.sharingHomeBlock += places.size;
+  summary.carriers = world.carrierIpv6.size;
+  for (const ipv6 of world.carrierIpv6.values()) if (ipv6) summary.ipv6Carriers++;
+
   const devices: SimulatedDevice[] = [];
   const visits: Visit[] = [];
-  for (let index = 0; index < options.devices; index++) {
-    const device = makeDevice(random, index, options.days);
+  for (const placed of all) {
+    const { device } = placed;
     const count = visitCount(random);
     const firstDay = random() * options.days * 0.9;
     const days: number[] = [firstDay];
@@ -920,10 +1419,13 @@ export function generatePopulation(options: PopulationOptions): Population {
       if (i === 0) coldReason = 'first';
       else if (device.engine === 'safari' && day - lastDay > 7) coldReason = 'safari-7-days';
       else if (chance(random, options.clearShare)) coldReason = 'cleared';
+      const { network, kind } = networkOf(random, placed, day, i, options);
       visits.push({
-        device: index,
+        device: device.summary.index,
         atMs: START_MS + Math.round(day * DAY_MS),
         components: componentsOn(device, trains, day, onExternal),
+        network,
+        networkKind: kind,
         cold: coldReason !== null,
         coldReason,
       });
@@ -933,5 +1435,5 @@ export function generatePopulation(options: PopulationOptions): Population {
     devices.push(device.summary);
   }
   visits.sort((a, b) => a.atMs - b.atMs || a.device - b.device);
-  return { devices, visits };
+  return { devices, visits, releases: trains, networks: summary };
 }

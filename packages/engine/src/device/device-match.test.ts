@@ -1,21 +1,40 @@
 import type { DeviceComponentValue } from '@warden/contracts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { anchorsOf, DEVICE_MATCH_DEFAULTS, matchDevice, mergeComponents } from './device-match.js';
+import {
+  anchorsOf,
+  DEVICE_MATCH_DEFAULTS,
+  DEVICE_MAX_NETWORKS,
+  type DeviceRecord,
+  matchDevice,
+  mergeComponents,
+  mergeNetworks,
+} from './device-match.js';
 import { deviceSimilarity } from './device-similarity.js';
-import { afterBrowserUpdate, otherWindowsChrome, record, windowsChrome } from './test-devices.js';
+import {
+  afterBrowserUpdate,
+  HOME_NETWORK,
+  otherWindowsChrome,
+  record,
+  windowsChrome,
+} from './test-devices.js';
 
 type Components = Record<string, DeviceComponentValue>;
 
 const known = windowsChrome();
 const device = record('dev_known', known, 1_000, 5);
 
-/** A browser that cleared its storage: no stored id, the known device among the candidates. */
-const cold = (current: Components) =>
-  matchDevice(current, { storedId: null, stored: null, candidates: [device] });
+/**
+ * A browser that cleared its storage, back on the network the known device was seen on: no
+ * stored id, the known device among the candidates. The drift tests below use it, as drift is
+ * judged at the match threshold there; what a network the device was not seen on changes is
+ * tested under "the network".
+ */
+const cold = (current: Components, network: string | null = HOME_NETWORK) =>
+  matchDevice(current, { storedId: null, stored: null, candidates: [device], network });
 /** A browser whose storage survived: it sends the known device's id. */
-const warm = (current: Components) =>
-  matchDevice(current, { storedId: device.id, stored: device, candidates: [device] });
+const warm = (current: Components, network: string | null = HOME_NETWORK) =>
+  matchDevice(current, { storedId: device.id, stored: device, candidates: [device], network });
 
 describe('matchDevice: one device drifting', () => {
   it('finds the device after a browser update changed the user agent, canvas, plugins and ad-block lists', () => {
@@ -101,7 +120,12 @@ describe('matchDevice: stored ids', () => {
   });
 
   it('falls back to a cold match when the stored id is unknown to the registry', () => {
-    const match = matchDevice(known, { storedId: 'dev_gone', stored: null, candidates: [device] });
+    const match = matchDevice(known, {
+      storedId: 'dev_gone',
+      stored: null,
+      candidates: [device],
+      network: HOME_NETWORK,
+    });
     expect(match).toMatchObject({ deviceId: 'dev_known', how: 'matched' });
   });
 
@@ -110,6 +134,7 @@ describe('matchDevice: stored ids', () => {
       storedId: 'dev_other',
       stored: device,
       candidates: [],
+      network: HOME_NETWORK,
     });
     expect(match).toEqual({ deviceId: null, how: 'new' });
   });
@@ -120,7 +145,12 @@ describe('matchDevice: choosing among candidates', () => {
     const older = record('dev_a', known, 1_000);
     const newer = record('dev_b', known, 2_000);
     const drifted = record('dev_c', afterBrowserUpdate(known), 3_000);
-    const match = matchDevice(known, { storedId: null, stored: null, candidates: [older, drifted, newer] });
+    const match = matchDevice(known, {
+      storedId: null,
+      stored: null,
+      candidates: [older, drifted, newer],
+      network: HOME_NETWORK,
+    });
     expect(match).toMatchObject({ deviceId: 'dev_b', similarity: 1 });
   });
 
@@ -128,11 +158,150 @@ describe('matchDevice: choosing among candidates', () => {
     const current = afterBrowserUpdate(known);
     const strict = matchDevice(
       current,
-      { storedId: null, stored: null, candidates: [device] },
+      { storedId: null, stored: null, candidates: [device], network: HOME_NETWORK },
       { matchThreshold: 0.99 },
     );
     expect(strict.how).toBe('new');
     expect(DEVICE_MATCH_DEFAULTS.consistencyThreshold).toBeLessThan(DEVICE_MATCH_DEFAULTS.matchThreshold);
+  });
+});
+
+describe('matchDevice: the network', () => {
+  const elsewhere = 'net_cafe';
+  const updated = afterBrowserUpdate(known);
+  /** Two devices alike to the last bit (the same model, OS and locale), in two homes. */
+  const twinHere = record('dev_twin_here', known, 1_000, 3, [HOME_NETWORK]);
+  const twinThere = record('dev_twin_there', known, 2_000, 3, ['net_other_home']);
+  const among = (candidates: DeviceRecord[], network: string | null, current: Components = known) =>
+    matchDevice(current, { storedId: null, stored: null, candidates, network });
+
+  it('does not take a look-alike seen on another network, when more than one device has that fingerprint', () => {
+    expect(among([twinHere, twinThere], elsewhere)).toEqual({ deviceId: null, how: 'new' });
+  });
+
+  it('takes the look-alike seen on this network, even when the other was seen more recently', () => {
+    expect(among([twinHere, twinThere], HOME_NETWORK)).toMatchObject({ deviceId: 'dev_twin_here' });
+    expect(among([twinHere, twinThere], 'net_other_home')).toMatchObject({ deviceId: 'dev_twin_there' });
+  });
+
+  it('finds the same device back on its network after clearing storage, drift and all', () => {
+    expect(cold(known)).toMatchObject({ deviceId: 'dev_known', how: 'matched', similarity: 1 });
+    expect(cold(updated)).toMatchObject({ deviceId: 'dev_known', how: 'matched' });
+  });
+
+  it('finds a device that cleared storage on a new network when its fingerprint is the only one and agrees', () => {
+    expect(cold(known, elsewhere)).toMatchObject({ deviceId: 'dev_known', how: 'matched', similarity: 1 });
+    // A font installed or audio blocked once costs less than the off-network threshold allows.
+    expect(cold({ ...known, audio: null }, elsewhere)).toMatchObject({ deviceId: 'dev_known' });
+    const fonts = [...(known.fonts as string[]), 'MS Outlook'];
+    expect(cold({ ...known, fonts }, elsewhere)).toMatchObject({ deviceId: 'dev_known' });
+  });
+
+  it('makes a new device of one that cleared storage on a new network after a release that changed rendering', () => {
+    expect(deviceSimilarity(updated, known).score).toBeLessThan(DEVICE_MATCH_DEFAULTS.offNetworkThreshold);
+    expect(cold(updated, elsewhere)).toEqual({ deviceId: null, how: 'new' });
+  });
+
+  it('decides on the fingerprint alone when the network is unknown', () => {
+    expect(cold(updated, null)).toMatchObject({ deviceId: 'dev_known', how: 'matched' });
+    expect(among([twinHere, twinThere], null)).toMatchObject({ deviceId: 'dev_twin_there' });
+  });
+
+  it('keeps a stored id whatever the network', () => {
+    expect(warm(updated, elsewhere)).toMatchObject({ deviceId: 'dev_known', how: 'stored' });
+    expect(warm(known, null)).toMatchObject({ deviceId: 'dev_known', how: 'stored' });
+  });
+
+  it('follows the rule passed as an option', () => {
+    const rule = (networkRule: typeof DEVICE_MATCH_DEFAULTS.networkRule, candidates: DeviceRecord[]) =>
+      matchDevice(known, { storedId: null, stored: null, candidates, network: elsewhere }, { networkRule });
+    expect(rule('ignored', [twinHere, twinThere])).toMatchObject({ deviceId: 'dev_twin_there' });
+    expect(rule('required', [device])).toEqual({ deviceId: null, how: 'new' });
+    expect(rule('required-when-ambiguous', [device])).toMatchObject({ deviceId: 'dev_known' });
+    expect(rule('required-when-ambiguous', [twinHere, twinThere])).toEqual({ deviceId: null, how: 'new' });
+    // Enough devices sharing an anchor make the fingerprint common even when one passes.
+    const others = [record('dev_x', otherWindowsChrome(), 0, 1, []), record('dev_y', otherWindowsChrome())];
+    expect(rule('required-when-ambiguous', [device, ...others])).toEqual({ deviceId: null, how: 'new' });
+    expect(
+      matchDevice(
+        known,
+        { storedId: null, stored: null, candidates: [device], network: elsewhere },
+        { offNetworkThreshold: 1.01 },
+      ),
+    ).toEqual({ deviceId: null, how: 'new' });
+  });
+
+  it('does not depend on the order of the candidates, under every rule', () => {
+    const candidates = [
+      twinHere,
+      twinThere,
+      device,
+      record('dev_updated', updated, 3_000, 1, [elsewhere]),
+      record('dev_other', otherWindowsChrome(), 4_000, 1, [HOME_NETWORK]),
+    ];
+    const rules = ['ignored', 'required', 'required-when-ambiguous', 'stricter-off-network'] as const;
+    fc.assert(
+      fc.property(
+        fc.shuffledSubarray(candidates),
+        fc.constantFrom(HOME_NETWORK, elsewhere, 'net_other_home', null),
+        fc.constantFrom(...rules),
+        fc.constantFrom(known, updated),
+        (subset, network, networkRule, current) => {
+          const match = (list: DeviceRecord[]) =>
+            matchDevice(
+              current,
+              { storedId: null, stored: null, candidates: list, network },
+              { networkRule },
+            );
+          expect(match(subset)).toEqual(match([...subset].reverse()));
+          expect(match(subset)).toEqual(match(structuredClone(subset)));
+        },
+      ),
+    );
+  });
+});
+
+describe('mergeNetworks', () => {
+  it('puts the current network first, before the earlier ones most recent first', () => {
+    expect(mergeNetworks(['b', 'c'], 'a')).toEqual(['a', 'b', 'c']);
+  });
+
+  it('moves a network seen before to the front instead of repeating it', () => {
+    expect(mergeNetworks(['a', 'b', 'c'], 'b')).toEqual(['b', 'a', 'c']);
+    expect(mergeNetworks(['a', 'a', 'b'], 'c')).toEqual(['c', 'a', 'b']);
+  });
+
+  it(`keeps at most ${DEVICE_MAX_NETWORKS}, dropping the least recent`, () => {
+    const old = Array.from({ length: DEVICE_MAX_NETWORKS }, (_, i) => `n${i}`);
+    const merged = mergeNetworks(old, 'new');
+    expect(merged).toHaveLength(DEVICE_MAX_NETWORKS);
+    expect(merged[0]).toBe('new');
+    expect(merged).not.toContain(`n${DEVICE_MAX_NETWORKS - 1}`);
+    expect(mergeNetworks([...old, 'extra'], null)).toEqual(old);
+  });
+
+  it('keeps the list as it was when the network is unknown, and never changes its input', () => {
+    const old = Object.freeze(['a', 'b']);
+    expect(mergeNetworks(old, null)).toEqual(['a', 'b']);
+    expect(mergeNetworks([], null)).toEqual([]);
+    expect(mergeNetworks(old, 'c')).toEqual(['c', 'a', 'b']);
+    expect(old).toEqual(['a', 'b']);
+  });
+
+  it('is deterministic, and always gives a capped list without repeats, the current one first', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j')),
+        fc.option(fc.constantFrom('a', 'k')),
+        (old, current) => {
+          const merged = mergeNetworks(old, current);
+          expect(merged).toEqual(mergeNetworks([...old], current));
+          expect(new Set(merged).size).toBe(merged.length);
+          expect(merged.length).toBeLessThanOrEqual(DEVICE_MAX_NETWORKS);
+          if (current !== null) expect(merged[0]).toBe(current);
+        },
+      ),
+    );
   });
 });
 

@@ -92,6 +92,15 @@ export function otherWindowsChrome(): Components {
   };
 }
 
-export function record(id: string, components: Components, lastSeenMs = 0, observations = 1): DeviceRecord {
-  return { id, components, lastSeenMs, observations };
+/** The network key of the home the test devices are seen from. */
+export const HOME_NETWORK = 'net_home';
+
+export function record(
+  id: string,
+  components: Components,
+  lastSeenMs = 0,
+  observations = 1,
+  networks: readonly string[] = [HOME_NETWORK],
+): DeviceRecord {
+  return { id, components, networks, lastSeenMs, observations };
 }

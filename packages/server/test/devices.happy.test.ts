@@ -62,6 +62,37 @@ describe.each(BACKENDS)('device tokens on $name', (backend) => {
     expect(other.device_id).not.toBe(first.device_id);
   });
 
+  it('weighs the network: a near look-alike elsewhere is another device, on the home network the same one', async () => {
+    const key = await t.keyWith('device:collect');
+    const from = async (remoteAddress: string, components: Record<string, unknown>) => {
+      const response = await t.app.inject({
+        method: 'POST',
+        url: `/v1/device/collect?key=${key}`,
+        payload: collectRequest({ components }),
+        remoteAddress,
+      });
+      expect(response.statusCode, response.body).toBe(200);
+      return response.json().device_id as string;
+    };
+    const own = sdkComponents(machine(60));
+    // A font more, everything else alike: close, but not the same beyond doubt.
+    const withFont = (font: string) =>
+      sdkComponents({ ...machine(60), fonts: [...(machine(60).fonts as string[]), font] });
+    const alike = withFont('Font Extra');
+    const home = await from('198.51.100.10', own);
+    // Storage cleared, back on the same /24: the same device, exact or drifted.
+    expect(await from('198.51.100.77', own)).toBe(home);
+    expect(await from('198.51.100.78', alike)).toBe(home);
+    // The look-alike on a network the device was never seen on is a device of its own.
+    const stranger = await from('192.0.2.10', withFont('Font Other'));
+    expect(stranger).not.toBe(home);
+    // An exact match, the only candidate, is still recognised off its networks (a distinctive
+    // device on a new connection).
+    const homeComponents = sdkComponents(machine(61));
+    const laptop = await from('198.51.100.20', homeComponents);
+    expect(await from('203.0.113.200', homeComponents)).toBe(laptop);
+  });
+
   it('turns a valid token into device attributes and keys the device counters by it', async () => {
     const collected = await collectToken(
       t,

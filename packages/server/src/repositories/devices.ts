@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { Executor } from '../db/executor.js';
 import type { DevicesTable } from '../db/schema.js';
 
@@ -9,21 +9,26 @@ export async function findDevice(db: Executor, id: string): Promise<DeviceRow | 
 }
 
 /**
- * Devices that share at least one anchor with a browser, most recently seen first. Identical
- * hardware and software (one phone model on one OS version) share every anchor, so the list is
- * capped: the newest devices are the likeliest to come back.
+ * Devices that share at least one anchor with a browser: those seen on the browser's network
+ * first, then the most recently seen. Identical hardware and software (one phone model on one OS
+ * version) share every anchor, so the list is capped; a device's own record is the likeliest to
+ * be among those on its network, which the match prefers anyway.
  */
-export async function devicesByAnchors(db: Executor, anchors: string[], limit: number): Promise<DeviceRow[]> {
+export async function devicesByAnchors(
+  db: Executor,
+  anchors: string[],
+  network: string | null,
+  limit: number,
+): Promise<DeviceRow[]> {
   if (anchors.length === 0) return [];
-  return db
+  let query = db
     .selectFrom('devices')
     .selectAll()
     .where('id', 'in', (q) =>
       q.selectFrom('device_anchors').select('device_id').where('anchor', 'in', anchors),
-    )
-    .orderBy('last_seen', 'desc')
-    .limit(limit)
-    .execute();
+    );
+  if (network) query = query.orderBy(sql`networks @> array[${network}]::text[]`, 'desc');
+  return query.orderBy('last_seen', 'desc').limit(limit).execute();
 }
 
 export async function insertDevice(db: Executor, row: DeviceRow, anchors: string[]): Promise<void> {

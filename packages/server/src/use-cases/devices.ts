@@ -65,7 +65,8 @@ export class Devices {
     const anchors = anchorsOf(components).map((a) => this.keyring.blindIndex('device_anchor', a));
     const storedRow = request.stored_id ? await findDevice(this.db, request.stored_id) : undefined;
     const rows = new Map<string, DeviceRow>();
-    for (const row of await devicesByAnchors(this.db, anchors, CANDIDATE_LIMIT)) rows.set(row.id, row);
+    for (const row of await devicesByAnchors(this.db, anchors, network, CANDIDATE_LIMIT))
+      rows.set(row.id, row);
     if (storedRow) rows.set(storedRow.id, storedRow);
     const records = new Map([...rows.values()].map((row) => [row.id, this.record(row)] as const));
     const stored = storedRow ? (records.get(storedRow.id) ?? null) : null;

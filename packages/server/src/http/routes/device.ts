@@ -35,7 +35,7 @@ const AltchaChallenge = Type.Object(
     salt: Type.String(),
     signature: Type.String(),
   },
-  { description: "An ALTCHA proof-of-work challenge, as the ALTCHA widget fetches it" },
+  { description: 'An ALTCHA proof-of-work challenge, as the ALTCHA widget fetches it' },
 );
 
 const KeyQuery = Type.Object({

@@ -60,6 +60,16 @@ const lit = <T extends string>(values: readonly T[], description?: string) =>
     description ? { description } : {},
   );
 
+/** A position as a device reports it (the Geolocation API's coordinates). */
+export const GeoPosition = Type.Object(
+  {
+    latitude: Type.Number({ minimum: -90, maximum: 90 }),
+    longitude: Type.Number({ minimum: -180, maximum: 180 }),
+    accuracy_m: opt(Type.Number({ minimum: 0 })),
+  },
+  closed,
+);
+
 /** What the browser SDK sends to `POST /v1/device/collect`. Never a typed value, never a password. */
 export const DeviceCollectRequest = Type.Object(
   {
@@ -131,16 +141,7 @@ export const DeviceCollectRequest = Type.Object(
       Type.Object(
         {
           permission: lit(GEOLOCATION_PERMISSIONS),
-          position: opt(
-            Type.Object(
-              {
-                latitude: Type.Number({ minimum: -90, maximum: 90 }),
-                longitude: Type.Number({ minimum: -180, maximum: 180 }),
-                accuracy_m: opt(Type.Number({ minimum: 0 })),
-              },
-              closed,
-            ),
-          ),
+          position: opt(GeoPosition),
         },
         closed,
       ),

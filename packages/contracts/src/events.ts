@@ -1,5 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { CAPTCHA_PROVIDERS } from './device.js';
+import { CAPTCHA_PROVIDERS, GeoPosition } from './device.js';
 
 /** Event types that Warden answers with a decision. */
 export const DECISION_EVENT_TYPES = [
@@ -105,16 +105,7 @@ export const Session = Type.Object(
     accept_language: opt(str(256)),
     device_token: opt(str(4096, 'Token from the Warden browser SDK')),
     device_id: opt(str(128, "The platform's own device identifier, if it has one")),
-    geolocation: opt(
-      Type.Object(
-        {
-          latitude: Type.Number({ minimum: -90, maximum: 90 }),
-          longitude: Type.Number({ minimum: -180, maximum: 180 }),
-          accuracy_m: opt(Type.Number({ minimum: 0 })),
-        },
-        closed,
-      ),
-    ),
+    geolocation: opt(GeoPosition),
     geolocation_refused: opt(Type.Boolean({ description: 'The user refused to share their position' })),
     captcha: opt(
       Type.Object(

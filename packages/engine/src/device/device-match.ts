@@ -1,5 +1,10 @@
 import type { DeviceComponentValue } from '@warden/contracts';
-import { type DeviceComponents, deviceSimilarity, primaryLanguage } from './device-similarity.js';
+import {
+  DEVICE_DECISIVE_COMPONENTS,
+  type DeviceComponents,
+  deviceSimilarity,
+  primaryLanguage,
+} from './device-similarity.js';
 import { fnv1a64, fnv1a64Hex, fnv1a64Start, fnv1a64Update } from './fnv1a64.js';
 
 /** A device the registry knows: its newest components, the networks it was seen on, and when. */
@@ -108,17 +113,8 @@ const ANCHOR_SUBSETS: readonly (readonly [name: string, components: readonly str
   ['af', ['audio', 'fonts']],
 ];
 
-/** Decisive components as anchors use them: languages by their primary language alone. */
-const ANCHOR_CORE: readonly string[] = [
-  'timezone',
-  'screenResolution',
-  'colorDepth',
-  'platform',
-  'vendor',
-  'hardwareConcurrency',
-  'deviceMemory',
-  'touchSupport',
-];
+/** Decisive components as anchors use them: languages apart, by their primary language alone. */
+const ANCHOR_CORE: readonly string[] = DEVICE_DECISIVE_COMPONENTS.filter((name) => name !== 'languages');
 
 /**
  * One value in an unambiguous text form: a type tag, and lengths before strings, so that no two

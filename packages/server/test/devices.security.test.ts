@@ -49,6 +49,10 @@ describe('the device SDK routes', () => {
     const allowed = await collect(key, collectRequest(), { origin: 'https://shop.example' });
     expect(allowed.statusCode).toBe(200);
     expect(allowed.headers['access-control-allow-origin']).toBe('https://shop.example');
+    // Errors carry the header too, so the SDK in the page can read what went wrong.
+    const unknownKey = await collect('wpk_unknown', collectRequest(), { origin: 'https://shop.example' });
+    expect(unknownKey.statusCode).toBe(401);
+    expect(unknownKey.headers['access-control-allow-origin']).toBe('https://shop.example');
     // A trailing slash in the configuration is forgiven.
     expect((await collect(key, collectRequest(), { origin: 'https://pay.example' })).statusCode).toBe(200);
     const refused = await collect(key, collectRequest(), { origin: 'https://evil.example' });

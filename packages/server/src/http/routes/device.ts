@@ -6,6 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { DeviceCollectRequest, DeviceCollectResponse, ErrorBody } from '@warden/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { WardenError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { allowOrigin, checkSdkAccess, parseOrigins, type SdkAccessOptions } from '../sdk-access.js';
 
@@ -121,9 +122,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
   app.get<{ Params: { file: string } }>('/sdk/:file', { schema: { hide: true } }, async (request, reply) => {
     const file = files.get(request.params.file);
     if (!file)
-      return reply
-        .code(404)
-        .send({ error: { code: 'route_not_found', message: 'No such SDK file', request_id: request.id } });
+      throw new WardenError('route_not_found', 'No such SDK file: warden.js, warden.mjs or altcha.js');
     // Pages on other origins load these with script tags.
     return reply
       .header('content-type', file.type)

@@ -136,6 +136,36 @@ export function buildHistogram(
   }
 }
 
+/**
+ * Stable partition of rows `index[from..to)` on one feature's bins (`column` is that feature's
+ * part of the column-major matrix): the rows whose bin `lut` marks 1 are written back from
+ * `index[from]` on, the others to `scratch[from..)`, both in their order. Returns how many went
+ * left. Each row is written to both sides and only one side's cursor moves: no branch to
+ * mispredict. Threads partition separate ranges of a node and the main thread joins them, which
+ * gives the same order as one pass over the whole node.
+ */
+export function partitionRows(
+  index: Uint32Array,
+  scratch: Uint32Array,
+  bins: BinArray,
+  columnBase: number,
+  lut: Uint8Array,
+  from: number,
+  to: number,
+): number {
+  let w = from;
+  let s = from;
+  for (let k = from; k < to; k++) {
+    const r = index[k] as number;
+    const l = lut[bins[columnBase + r] as number] as number;
+    index[w] = r;
+    scratch[s] = r;
+    w += l;
+    s += 1 - l;
+  }
+  return w - from;
+}
+
 /** Slots of the Int32 control block shared with each worker thread. */
 export const CONTROL = {
   /** Bumped by the main thread for each command. */
@@ -151,12 +181,18 @@ export const CONTROL = {
   consecutive: 8,
   /** 0 when the last command succeeded. */
   status: 9,
+  /** What the command returns: rows sent left by a partition. */
+  result: 10,
+  /** Microseconds the worker spent on a histogram, to balance the next one's shares. */
+  micros: 11,
 } as const;
-export const CONTROL_SLOTS = 10;
+export const CONTROL_SLOTS = 12;
 export const COMMAND_BUILD = 1;
 export const COMMAND_STOP = 2;
 /** Margins and gradients for chunks from..to-1; start is 1 to add the leaf values. */
 export const COMMAND_GRADIENTS = 3;
+/** Partition rows `index[start..end)` on feature `from` (partitionRows); the lut is shared. */
+export const COMMAND_PARTITION = 4;
 
 /** A typed array's place in shared memory, to rebuild the same view in a worker. */
 export interface SharedView {
@@ -178,6 +214,11 @@ export interface WorkerSetup {
   index: SharedView;
   list: SharedView;
   hist: SharedView;
+  /** Column-major bins, scratch rows and the split's bin → side table, for partitions. */
+  byColumn: SharedView;
+  rows: number;
+  scratch: SharedView;
+  lut: SharedView;
   gradients: {
     margins: SharedView;
     labels: SharedView;

@@ -7,9 +7,11 @@ import {
   buildHistogram,
   COMMAND_BUILD,
   COMMAND_GRADIENTS,
+  COMMAND_PARTITION,
   COMMAND_STOP,
   CONTROL,
   CONTROL_SLOTS,
+  partitionRows,
   type SharedView,
   type WorkerSetup,
 } from './train-histogram.js';
@@ -29,6 +31,14 @@ export interface HistogramBuffers {
   hist: Float64Array;
   /** The WebAssembly memory all of the above live in, when the WebAssembly kernel runs. */
   memory: WasmMemory | null;
+  /** Column-major bins (`byColumn[f * rows + row]`), for partitions. */
+  byColumn: BinArray;
+  /** Rows of the binned matrix. */
+  rows: number;
+  /** As long as the index: the right side of a partition, before it is copied back. */
+  scratch: Uint32Array;
+  /** Per bin of the split feature, 1 when its rows go left: written before each partition. */
+  lut: Uint8Array;
   /** For the pass between trees (its gh and index are the ones above). */
   gradients: GradientBuffers;
 }
@@ -38,6 +48,8 @@ export interface HistogramBuffers {
  * waking a worker costs about as much as adding up that many cells.
  */
 const PARALLEL_MIN_CELLS = 65_536;
+/** Below this many rows a node is partitioned on the main thread alone, for the same reason. */
+const PARALLEL_MIN_PARTITION_ROWS = 32_768;
 /** A worker that has not answered in this long is taken as dead (its thread cannot tell us). */
 const WORKER_ANSWER_MS = 120_000;
 const WORKER_START_MS = 30_000;
@@ -94,6 +106,16 @@ function startWorker(setup: WorkerSetup): Promise<Worker> {
 export class HistogramBuilder {
   private listLength = 0;
   private consecutive = true;
+  /**
+   * With one worker, the main thread's share of a histogram's features, as a fraction of them.
+   * Features cost unequal time (a feature whose rows crowd into few bins adds up slower, each
+   * add waiting on the one before), so an even split leaves one thread waiting: after each
+   * parallel build the share moves a feature towards whichever thread finished first. Costs
+   * shift with node size (how rows spread over bins and cache lines), so each power-of-two size
+   * class of node keeps a share of its own. Which thread adds up a feature does not change its
+   * sums, so the model stays the same.
+   */
+  private readonly mainShares = new Float64Array(33).fill(0.5);
 
   private readonly kernel: WasmKernel | null;
 
@@ -121,6 +143,9 @@ export class HistogramBuilder {
       const index = shared(buffers.index);
       const list = shared(buffers.list);
       const hist = shared(buffers.hist);
+      const byColumn = shared(buffers.byColumn);
+      const scratch = shared(buffers.scratch);
+      const lut = shared(buffers.lut);
       const g = buffers.gradients;
       const margins = shared(g.margins);
       const labels = shared(g.labels);
@@ -136,6 +161,9 @@ export class HistogramBuilder {
         !index ||
         !list ||
         !hist ||
+        !byColumn ||
+        !scratch ||
+        !lut ||
         !margins ||
         !labels ||
         (g.weights && !weights) ||
@@ -163,6 +191,10 @@ export class HistogramBuilder {
             index,
             list,
             hist,
+            byColumn,
+            rows: buffers.rows,
+            scratch,
+            lut,
             gradients: {
               margins,
               labels,
@@ -225,10 +257,16 @@ export class HistogramBuilder {
     const b = this.buffers;
     const parallel = this.workers.length > 0 && (end - start) * n >= PARALLEL_MIN_CELLS;
     const threads = parallel ? this.workers.length + 1 : 1;
-    const share = (t: number): [number, number] => [
-      Math.floor((t * n) / threads),
-      Math.floor(((t + 1) * n) / threads),
-    ];
+    const balanced = threads === 2 && n >= 2;
+    const sizeClass = Math.clz32(end - start);
+    const mainShare = this.mainShares[sizeClass] as number;
+    const split = balanced ? Math.min(n - 1, Math.max(1, Math.round(mainShare * n))) : 0;
+    const share = (t: number): [number, number] =>
+      balanced
+        ? t === 0
+          ? [0, split]
+          : [split, n]
+        : [Math.floor((t * n) / threads), Math.floor(((t + 1) * n) / threads)];
     for (let t = 1; t < threads; t++) {
       const c = (this.workers[t - 1] as WorkerHandle).control;
       const [from, to] = share(t);
@@ -243,6 +281,7 @@ export class HistogramBuilder {
       Atomics.notify(c, CONTROL.seq);
     }
     const [from, to] = share(0);
+    const started = performance.now();
     buildHistogram(
       b.bins,
       b.featureCount,
@@ -255,7 +294,55 @@ export class HistogramBuilder {
       { start, end, base, from, to },
       this.kernel,
     );
+    const mainMicros = (performance.now() - started) * 1000;
     for (let t = 1; t < threads; t++) this.await((this.workers[t - 1] as WorkerHandle).control);
+    if (balanced) {
+      // Moving a feature only when the gap is more than a feature's worth keeps it from
+      // oscillating; timer noise on small nodes is kept out by the size floor above.
+      const workerMicros = (this.workers[0] as WorkerHandle).control[CONTROL.micros] as number;
+      const step = 1 / n;
+      const slack = (mainMicros + workerMicros) / n;
+      if (mainMicros > workerMicros + slack) this.mainShares[sizeClass] = Math.max(step, mainShare - step);
+      else if (workerMicros > mainMicros + slack)
+        this.mainShares[sizeClass] = Math.min(1 - step, mainShare + step);
+    }
+  }
+
+  /**
+   * Partitions rows `index[start..end)` on `feature` with the bin → side table already written
+   * into the shared lut; returns where the right side starts. A big node is cut in two, the
+   * worker partitions the second part while this thread does the first, and the parts are
+   * joined left sides first, each in row order: the same order as one pass over the node.
+   */
+  partition(start: number, end: number, feature: number): number {
+    const b = this.buffers;
+    const { index, scratch, byColumn, lut } = b;
+    const columnBase = feature * b.rows;
+    if (this.workers.length === 0 || end - start < PARALLEL_MIN_PARTITION_ROWS) {
+      const left = partitionRows(index, scratch, byColumn, columnBase, lut, start, end);
+      const mid = start + left;
+      index.set(scratch.subarray(start, start + (end - mid)), mid);
+      return mid;
+    }
+    const cut = start + ((end - start) >>> 1);
+    const c = (this.workers[0] as WorkerHandle).control;
+    c[CONTROL.command] = COMMAND_PARTITION;
+    c[CONTROL.start] = cut;
+    c[CONTROL.end] = end;
+    c[CONTROL.from] = feature;
+    Atomics.add(c, CONTROL.seq, 1);
+    Atomics.notify(c, CONTROL.seq);
+    const leftA = partitionRows(index, scratch, byColumn, columnBase, lut, start, cut);
+    this.await(c);
+    const leftB = c[CONTROL.result] as number;
+    const rightA = cut - start - leftA;
+    const rightB = end - cut - leftB;
+    // The second part's left rows move down after the first part's, then both right sides.
+    index.copyWithin(start + leftA, cut, cut + leftB);
+    const mid = start + leftA + leftB;
+    index.set(scratch.subarray(start, start + rightA), mid);
+    index.set(scratch.subarray(cut, cut + rightB), mid + rightA);
+    return mid;
   }
 
   /**

@@ -51,7 +51,11 @@ export interface BinnedTree {
 export interface GrownTree {
   tree: ModelTree;
   binned: BinnedTree;
-  /** The training rows of each leaf are `index[start..end)`, to add its value to their margins. */
+  /**
+   * The training rows of each leaf are `index[start..end)`, to add its value to their margins;
+   * a leaf at the last level has an empty range instead, its rows' `leafOf` (the gradient
+   * buffers') already holding its place in this list.
+   */
   leaves: { start: number; end: number; value: number }[];
 }
 
@@ -72,12 +76,6 @@ export interface TreeGrower {
   builder: HistogramBuilder;
   layout: readonly FeatureBins[];
   params: TreeParams;
-  /** Rows of the binned matrix. */
-  rows: number;
-  /** Column-major bins, for partitions. */
-  byColumn: Uint8Array | Uint16Array;
-  /** As long as the index: the right side of a partition, before it is copied back. */
-  scratch: Uint32Array;
   slots: number;
 }
 
@@ -127,6 +125,76 @@ export function findSplit(
     best = { feature, gain: 0, missingLeft, bin, categories, gl, hl };
     return true;
   };
+  /**
+   * `consider` for a numeric feature's bins, unrolled into one loop over local variables: the
+   * same candidates, in the same order, with the same arithmetic, so the same winner; but no
+   * call and no object per improvement, which made this scan a tenth of a tree's time.
+   */
+  const scanNumeric = (o: number, valueBins: number, gm: number, hm: number, hasMissing: boolean): void => {
+    let top = bestScore;
+    let topBin = -1;
+    let topMissingLeft = false;
+    let topGl = 0;
+    let topHl = 0;
+    let gl = 0;
+    let hl = 0;
+    for (let b = 0; b + 1 < valueBins; b++) {
+      gl += hist[o + 2 * b] as number;
+      hl += hist[o + 2 * b + 1] as number;
+      if (hasMissing) {
+        let hr = h - hl;
+        if (!(hl < minHessian || hr < minHessian)) {
+          const gr = g - gl;
+          const score = (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore;
+          if (score > top) {
+            top = score;
+            topBin = b;
+            topMissingLeft = false;
+            topGl = gl;
+            topHl = hl;
+          }
+        }
+        const gml = gl + gm;
+        const hml = hl + hm;
+        hr = h - hml;
+        if (!(hml < minHessian || hr < minHessian)) {
+          const gr = g - gml;
+          const score = (gml * gml) / (hml + lambda) + (gr * gr) / (hr + lambda) - parentScore;
+          if (score > top) {
+            top = score;
+            topBin = b;
+            topMissingLeft = true;
+            topGl = gml;
+            topHl = hml;
+          }
+        }
+      } else {
+        const hr = h - hl;
+        if (!(hl < minHessian || hr < minHessian)) {
+          const gr = g - gl;
+          const score = (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore;
+          if (score > top) {
+            top = score;
+            topBin = b;
+            topMissingLeft = hl >= h - hl;
+            topGl = gl;
+            topHl = hl;
+          }
+        }
+      }
+    }
+    if (topBin < 0) return;
+    bestScore = top;
+    best = {
+      feature,
+      gain: 0,
+      missingLeft: topMissingLeft,
+      bin: topBin,
+      categories: null,
+      gl: topGl,
+      hl: topHl,
+    };
+  };
   const width = stride * 2;
   for (let j = 0; j < listLength; j++) {
     feature = list[j] as number;
@@ -139,17 +207,7 @@ export function findSplit(
     // where most of the node's weight went.
     const hasMissing = hm > h * 1e-10;
     if (fb.kind === 'numeric') {
-      categories = null;
-      let gl = 0;
-      let hl = 0;
-      for (bin = 0; bin + 1 < valueBins; bin++) {
-        gl += hist[o + 2 * bin] as number;
-        hl += hist[o + 2 * bin + 1] as number;
-        if (hasMissing) {
-          consider(gl, hl, false);
-          consider(gl + gm, hl + hm, true);
-        } else consider(gl, hl, hl >= h - hl);
-      }
+      scanNumeric(o, valueBins, gm, hm, hasMissing);
       continue;
     }
     bin = 0;
@@ -209,8 +267,19 @@ export function findSplit(
  * that (the subtraction trick), in the parent's slot.
  */
 export function growTree(grower: TreeGrower, rows: number): GrownTree {
-  const { builder, layout, params, scratch, byColumn } = grower;
-  const { featureCount, stride, gh, index, list, hist } = builder.buffers;
+  const { builder, layout, params } = grower;
+  const {
+    featureCount,
+    stride,
+    gh,
+    index,
+    list,
+    hist,
+    lut: sharedLut,
+    byColumn,
+    rows: matrixRows,
+    gradients,
+  } = builder.buffers;
   const listLength = builder.featureListLength;
   const width = stride * 2;
   const slotWidth = featureCount * width;
@@ -283,24 +352,26 @@ export function growTree(grower: TreeGrower, rows: number): GrownTree {
     else lut.fill(1, 0, split.bin + 1);
     lut[fb.valueBins] = split.missingLeft ? 1 : 0;
 
-    // Stable partition: rows stay in increasing order, which keeps histogram reads sequential.
-    // Each row is written to both sides and only one side's cursor moves: no branch to mispredict.
-    let w = node.start;
-    let s = 0;
     const f = split.feature;
-    const columnBase = f * grower.rows;
-    for (let k = node.start; k < node.end; k++) {
-      const r = index[k] as number;
-      const l = lut[byColumn[columnBase + r] as number] as number;
-      index[w] = r;
-      scratch[s] = r;
-      w += l;
-      s += 1 - l;
-    }
-    index.set(scratch.subarray(0, s), w);
-    const mid = w;
-
     const depth = node.depth + 1;
+    // Children at the last level are leaves whatever their rows: rather than partition the rows
+    // only to scatter each leaf's rows into leafOf later, write each row's leaf now (the two
+    // leaves are the next two taken, the left one first), and give the leaves empty ranges.
+    const direct = depth >= params.maxDepth;
+    let mid = node.start;
+    if (direct) {
+      const leafOf = gradients.leafOf;
+      const columnBase = f * matrixRows;
+      const rightLeaf = leaves.length + 1;
+      for (let k = node.start; k < node.end; k++) {
+        const r = index[k] as number;
+        leafOf[r] = rightLeaf - (lut[byColumn[columnBase + r] as number] as number);
+      }
+    } else {
+      // Stable partition: rows stay in increasing order, which keeps histogram reads sequential.
+      sharedLut.set(lut);
+      mid = builder.partition(node.start, node.end, f);
+    }
     const hr = node.h - split.hl;
     const left: Node = {
       id: addNode(split.hl),
@@ -315,7 +386,7 @@ export function growTree(grower: TreeGrower, rows: number): GrownTree {
     const right: Node = {
       id: addNode(hr),
       start: mid,
-      end: node.end,
+      end: direct ? mid : node.end,
       depth,
       g: node.g - split.gl,
       h: hr,

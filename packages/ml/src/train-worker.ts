@@ -1,6 +1,6 @@
 /**
- * A training worker thread. It builds its share of each node's histogram, or of the margin and
- * gradient pass between trees, when the main thread bumps the command counter in the shared
+ * A training worker thread. It builds its share of each node's histogram, partitions its part of
+ * a split node's rows, or runs its share of the margin and gradient pass between trees, when the main thread bumps the command counter in the shared
  * control block, then reports done through the same block: Atomics rather than postMessage, because a tree asks for dozens of histograms and a
  * message round trip costs more than a small node's whole histogram.
  */
@@ -10,8 +10,10 @@ import {
   type BinArray,
   buildHistogram,
   COMMAND_GRADIENTS,
+  COMMAND_PARTITION,
   COMMAND_STOP,
   CONTROL,
+  partitionRows,
   type WorkerSetup,
 } from './train-histogram.js';
 import { wasmKernel } from './train-wasm.js';
@@ -26,6 +28,11 @@ const index = new Uint32Array(setup.index.buffer, setup.index.byteOffset, setup.
 const list = new Int32Array(setup.list.buffer, setup.list.byteOffset, setup.list.length);
 const hist = new Float64Array(setup.hist.buffer, setup.hist.byteOffset, setup.hist.length);
 const kernel = setup.memory ? wasmKernel(setup.memory) : null;
+const byColumn: BinArray = setup.wide
+  ? new Uint16Array(setup.byColumn.buffer, setup.byColumn.byteOffset, setup.byColumn.length)
+  : new Uint8Array(setup.byColumn.buffer, setup.byColumn.byteOffset, setup.byColumn.length);
+const scratch = new Uint32Array(setup.scratch.buffer, setup.scratch.byteOffset, setup.scratch.length);
+const lut = new Uint8Array(setup.lut.buffer, setup.lut.byteOffset, setup.lut.length);
 const g = setup.gradients;
 const gradients: GradientBuffers = {
   margins: new Float64Array(g.margins.buffer, g.margins.byteOffset, g.margins.length),
@@ -51,14 +58,26 @@ for (;;) {
   if (control[CONTROL.command] === COMMAND_STOP) break;
   let status = 0;
   try {
-    if (control[CONTROL.command] === COMMAND_GRADIENTS)
+    const command = control[CONTROL.command];
+    if (command === COMMAND_GRADIENTS)
       updateChunks(
         gradients,
         control[CONTROL.start] === 1,
         control[CONTROL.from] as number,
         control[CONTROL.to] as number,
       );
-    else
+    else if (command === COMMAND_PARTITION)
+      control[CONTROL.result] = partitionRows(
+        index,
+        scratch,
+        byColumn,
+        (control[CONTROL.from] as number) * setup.rows,
+        lut,
+        control[CONTROL.start] as number,
+        control[CONTROL.end] as number,
+      );
+    else {
+      const started = performance.now();
       buildHistogram(
         bins,
         setup.featureCount,
@@ -77,6 +96,8 @@ for (;;) {
         },
         kernel,
       );
+      control[CONTROL.micros] = Math.min(2 ** 31 - 1, Math.round((performance.now() - started) * 1000));
+    }
   } catch {
     status = 1;
   }

@@ -346,6 +346,10 @@ export async function trainRun(
     at += Math.ceil(size / 64) * 64;
     return [arena.buffer, start];
   };
+  // What partitions and the pass between trees read and write, shared with the workers when
+  // there are any.
+  const own = (size: number): ArrayBuffer | SharedArrayBuffer =>
+    threads > 1 ? new SharedArrayBuffer(size) : new ArrayBuffer(size);
   const binsAt = place(bytes.bins);
   const matrix = binMatrix(
     data,
@@ -353,14 +357,12 @@ export async function trainRun(
     wide
       ? new Uint16Array(binsAt[0], binsAt[1], rows * featureCount)
       : new Uint8Array(binsAt[0], binsAt[1], rows * featureCount),
+    wide ? new Uint16Array(own(rows * featureCount * 2)) : new Uint8Array(own(rows * featureCount)),
   );
   const gh = new Float64Array(...place(bytes.gh), rows * 2);
   const index = new Uint32Array(...place(bytes.index), rows);
   const list = new Int32Array(...place(bytes.list), featureCount);
   const hist = new Float64Array(...place(bytes.hist), slots * featureCount * stride * 2);
-  // What the pass between trees reads and writes, shared with the workers when there are any.
-  const own = (size: number): ArrayBuffer | SharedArrayBuffer =>
-    threads > 1 ? new SharedArrayBuffer(size) : new ArrayBuffer(size);
   const maxLeaves = Math.min(2 ** o.maxDepth, rows) + 1;
   const chunks = Math.ceil(trainRows.length / GRADIENT_CHUNK) + 1;
   const sharedRows = new Uint32Array(own(trainRows.length * 4));
@@ -390,6 +392,10 @@ export async function trainRun(
       list,
       hist,
       memory: arena?.memory ?? null,
+      byColumn: matrix.byColumn,
+      rows,
+      scratch: new Uint32Array(own((rows + 1) * 4)),
+      lut: new Uint8Array(own(stride)),
       gradients,
     },
     threads,
@@ -405,9 +411,6 @@ export async function trainRun(
         gamma: o.gamma,
         learningRate: o.learningRate,
       },
-      rows,
-      byColumn: matrix.byColumn,
-      scratch: new Uint32Array(rows + 1),
       slots,
     };
     /** Margins plus the tree's leaf values (or nothing), then gradients: the training loss. */

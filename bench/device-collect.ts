@@ -18,15 +18,12 @@ import { IN_MEMORY } from '../packages/server/src/db/storage.js';
 import { buildApp } from '../packages/server/src/http/app.js';
 import { createLogger } from '../packages/server/src/logger.js';
 import { createServices } from '../packages/server/src/services.js';
+import { envNumber } from './env.js';
+import { percentiles } from './latency.js';
 import { seededRandom } from './random.js';
 
-function envNumber(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(value) || value < 1) throw new Error(`${name} must be a number ≥ 1`);
-  return Math.round(value);
-}
-const DEVICES = envNumber('BENCH_DEVICES', 5000);
-const VISITS = envNumber('BENCH_VISITS', 500);
+const DEVICES = envNumber('BENCH_DEVICES', 5000, 1);
+const VISITS = envNumber('BENCH_VISITS', 500, 1);
 
 const random = seededRandom(2026);
 const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)] as T;
@@ -70,11 +67,6 @@ function browser(): Record<string, unknown> {
   };
 }
 
-function percentiles(values: number[]): { p50: number; p99: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
-}
 const ms = (v: number) => `${v.toFixed(2)} ms`;
 
 async function main(): Promise<void> {
@@ -134,7 +126,7 @@ async function main(): Promise<void> {
     fresh.push((await collect(browser())).ms);
   }
   const line = (name: string, values: number[]) => {
-    const p = percentiles(values);
+    const p = percentiles(Float64Array.from(values));
     console.log(
       `  ${name.padEnd(30)} p50 ${ms(p.p50).padStart(9)}   p99 ${ms(p.p99).padStart(9)}   max ${ms(p.max).padStart(9)}`,
     );

@@ -37,7 +37,7 @@ export interface Latency {
   gc: { ms: number; perCallUs: number };
 }
 
-function percentiles(values: Float64Array): Percentiles {
+export function percentiles(values: Float64Array): Percentiles {
   const sorted = values.slice().sort();
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
   return { p50: at(0.5), p99: at(0.99), p999: at(0.999), max: sorted[sorted.length - 1] ?? 0 };

@@ -26,15 +26,8 @@ import { cpus, loadavg } from 'node:os';
 import { modelInput, predictMargin } from '../packages/engine/src/model/compiled-model.js';
 import { testModel, testSnapshots } from '../packages/engine/src/model/test-models.js';
 import { type ShapScratch, shapScratch, treeShap } from '../packages/engine/src/model/tree-shap.js';
+import { envNumber } from './env.js';
 import { type Latency, noiseFloor, printLatency, timeEach } from './latency.js';
-
-function envNumber(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min) throw new Error(`${name}=${raw} must be a number ≥ ${min}`);
-  return Math.round(value);
-}
 
 const SETTINGS = {
   trees: envNumber('BENCH_TREES', 300, 1),

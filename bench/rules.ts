@@ -53,20 +53,13 @@ import { decisionBlocks, decisionsInBlocks } from '../packages/server/src/reposi
 import { createServices, type Services } from '../packages/server/src/services.js';
 import { decodeSnapshot, SNAPSHOT_CONTEXT, sealSnapshot } from '../packages/server/src/snapshot-codec.js';
 import { loadLabels } from '../packages/server/src/use-cases/labels.js';
+import { envNumber } from './env.js';
 import { medianOfPasses, noiseFloor } from './latency.js';
 import { seededRandom } from './random.js';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
 // ---------------------------------------------------------------------------------------------
-
-function envNumber(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min) throw new Error(`${name}=${raw} must be a number ≥ ${min}`);
-  return Math.round(value);
-}
 
 const SETTINGS = {
   events: envNumber('BENCH_EVENTS', 20_000, 100),

@@ -64,13 +64,17 @@ export function zoneOffsetMinutes(timeZone: string, atMs: number): number | null
  * Where the browser contradicts itself: what a spoofing extension, an anti-detect browser or a
  * script changing one value but not the others leaves behind. Each reason is a short code.
  */
-export function tamperingOf(request: DeviceCollectRequest, headers: CollectHeaders, nowMs: number): string[] {
+export function tamperingOf(
+  request: DeviceCollectRequest,
+  headers: CollectHeaders,
+  nowMs: number,
+  parsed: Bowser.Parser.ParsedResult | null = userAgentOf(request, headers),
+): string[] {
   const env = request.environment ?? {};
   const reasons: string[] = [];
   const pageUa = env.user_agent ?? null;
   if (pageUa && headers.userAgent && pageUa !== headers.userAgent) reasons.push('ua_header_mismatch');
-  const ua = pageUa ?? headers.userAgent;
-  const uaOs = ua ? osFamily(Bowser.parse(ua).os.name) : null;
+  const uaOs = osFamily(parsed?.os.name);
   const platformOs = osFamily(env.platform);
   // iPads report "MacIntel" as their platform: that pair is what Safari really sends.
   if (uaOs && platformOs && uaOs !== platformOs && !(uaOs === 'ios' && platformOs === 'macos')) {
@@ -79,8 +83,8 @@ export function tamperingOf(request: DeviceCollectRequest, headers: CollectHeade
   const hintOs = osFamily(env.client_hints?.platform ?? unquote(headers.chPlatform));
   if (uaOs && hintOs && uaOs !== hintOs) reasons.push('client_hints_platform_mismatch');
   const brands = env.client_hints?.brands ?? [];
-  if (ua && brands.length > 0) {
-    const browser = Bowser.parse(ua).browser.name ?? '';
+  if (parsed && brands.length > 0) {
+    const browser = parsed.browser.name ?? '';
     const chromium = brands.some((b) => /chrom|edge|opera|brave/i.test(b));
     if (/firefox|safari/i.test(browser) && !/chrome/i.test(browser) && chromium) {
       reasons.push('client_hints_browser_mismatch');
@@ -100,6 +104,15 @@ export function tamperingOf(request: DeviceCollectRequest, headers: CollectHeade
   return reasons;
 }
 
+/** The user agent the page reported (else the request's), parsed once for every check. */
+function userAgentOf(
+  request: DeviceCollectRequest,
+  headers: CollectHeaders,
+): Bowser.Parser.ParsedResult | null {
+  const ua = request.environment?.user_agent ?? headers.userAgent;
+  return ua ? Bowser.parse(ua) : null;
+}
+
 /** The claims a device token carries: the page's signals, judged here, and the device found. */
 export function deviceClaims(
   request: DeviceCollectRequest,
@@ -114,7 +127,7 @@ export function deviceClaims(
 ): DeviceClaims {
   const env = request.environment ?? {};
   const ua = env.user_agent ?? headers.userAgent;
-  const parsed = ua ? Bowser.parse(ua) : null;
+  const parsed = userAgentOf(request, headers);
   const declaredBot = Boolean((headers.userAgent && isbot(headers.userAgent)) || (ua && isbot(ua)));
   const pageBot = request.bot?.detected === true;
   const botKind = pageBot ? (request.bot?.kind ?? 'unknown') : declaredBot ? 'declared' : null;
@@ -133,7 +146,7 @@ export function deviceClaims(
     headless,
     automation,
     incognito: env.incognito ?? null,
-    tampering: tamperingOf(request, headers, context.nowMs),
+    tampering: tamperingOf(request, headers, context.nowMs, parsed),
     emulator: env.webgl_renderer ? EMULATOR_RENDERER.test(env.webgl_renderer) : false,
     timezone: env.timezone ?? null,
     languages: env.languages ?? [],

@@ -1,5 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Keyring } from '../crypto/keyring.js';
 import { WardenError } from '../errors.js';
+import type { WindowLimit } from '../rate-limits/window-limit.js';
 import type { ApiKeys, Principal } from '../use-cases/api-keys.js';
 
 /**
@@ -68,10 +70,23 @@ export async function checkSdkAccess(
   options: SdkAccessOptions,
 ): Promise<Principal> {
   allowOrigin(request, reply, options.origins);
-  const wait = await options.takeForIp(request.ip);
-  if (wait !== null) {
-    reply.header('retry-after', String(wait));
-    throw new WardenError('rate_limited', `Too many requests from this address. Retry after ${wait} s.`);
-  }
+  await spendIpBudget(request, reply, options.takeForIp);
   return publishableKey(request, options.apiKeys);
+}
+
+/** The per-IP budget of Warden's public routes, keyed by a keyed hash of the address. */
+export function ipBudget(limit: WindowLimit, keyring: Keyring): (ip: string) => Promise<number | null> {
+  return (ip) => limit.take(keyring.blindIndex('ip', ip));
+}
+
+/** Counts the request against its address's budget, or refuses it with 429 and Retry-After. */
+export async function spendIpBudget(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  takeForIp: (ip: string) => Promise<number | null>,
+): Promise<void> {
+  const wait = await takeForIp(request.ip);
+  if (wait === null) return;
+  reply.header('retry-after', String(wait));
+  throw new WardenError('rate_limited', `Too many requests from this address. Retry after ${wait} s.`);
 }

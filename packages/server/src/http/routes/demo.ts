@@ -6,6 +6,7 @@ import { Type } from '@sinclair/typebox';
 import { Decision, ErrorBody, type Event } from '@warden/contracts';
 import { WardenError } from '../../errors.js';
 import type { Services } from '../../services.js';
+import { ipBudget, spendIpBudget } from '../sdk-access.js';
 
 const demoDir = join(dirname(fileURLToPath(import.meta.url)), '../../../demo');
 
@@ -53,6 +54,8 @@ export const demoRoutes: FastifyPluginAsyncTypebox<{ services: Services; publish
     ['checkout.css', { body: readFileSync(join(demoDir, 'checkout.css')), type: 'text/css; charset=utf-8' }],
   ]);
 
+  const takeForIp = ipBudget(services.sdkLimit, services.keyring);
+
   app.get('/demo/checkout', { schema: { hide: true } }, async (_request, reply) =>
     reply
       .header('content-type', 'text/html; charset=utf-8')
@@ -79,11 +82,7 @@ export const demoRoutes: FastifyPluginAsyncTypebox<{ services: Services; publish
       },
     },
     async (request, reply) => {
-      const wait = await services.sdkLimit.take(services.keyring.blindIndex('ip', request.ip));
-      if (wait !== null) {
-        reply.header('retry-after', String(wait));
-        throw new WardenError('rate_limited', `Too many requests from this address. Retry after ${wait} s.`);
-      }
+      await spendIpBudget(request, reply, takeForIp);
       const body = request.body;
       const email = body.email.trim().toLowerCase();
       const [first, ...rest] = (body.name ?? '').trim().split(/\s+/);

@@ -8,7 +8,7 @@ import { DeviceCollectRequest, DeviceCollectResponse, ErrorBody } from '@warden/
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { WardenError } from '../../errors.js';
 import type { Services } from '../../services.js';
-import { allowOrigin, checkSdkAccess, parseOrigins, type SdkAccessOptions } from '../sdk-access.js';
+import { allowOrigin, checkSdkAccess, ipBudget, parseOrigins, type SdkAccessOptions } from '../sdk-access.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -54,7 +54,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
   const access: SdkAccessOptions = {
     apiKeys: services.apiKeys,
     origins: parseOrigins(services.config.sdkOrigins),
-    takeForIp: (ip) => services.sdkLimit.take(services.keyring.blindIndex('ip', ip)),
+    takeForIp: ipBudget(services.sdkLimit, services.keyring),
   };
   const preflight = (methods: string) => async (request: FastifyRequest, reply: FastifyReply) => {
     allowOrigin(request, reply, access.origins);

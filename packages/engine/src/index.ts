@@ -18,3 +18,4 @@ export * from './rules.js';
 export * from './seeded-random.js';
 export * from './validate-event.js';
 export * from './velocity.js';
+export * as wasmEncoding from './wasm-encoding.js';

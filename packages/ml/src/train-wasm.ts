@@ -14,6 +14,12 @@
  * list[from..to-1]. hist points at the node's histogram; slotBytes = stride × 16.
  */
 
+import { wasmEncoding } from '@warden/engine';
+
+export type WasmMemory = wasmEncoding.WasmMemory;
+type WasmModule = wasmEncoding.WasmModule;
+const { leb, MODULE_HEADER, name, section, sleb, vec, WASM_PAGE, webAssembly } = wasmEncoding;
+
 export type KernelFunction = (
   bins: number,
   featureCount: number,
@@ -34,34 +40,6 @@ export interface WasmKernel {
   range16: KernelFunction;
   list16: KernelFunction;
 }
-
-const leb = (n: number): number[] => {
-  const out: number[] = [];
-  let v = n >>> 0;
-  do {
-    let b = v & 0x7f;
-    v >>>= 7;
-    if (v) b |= 0x80;
-    out.push(b);
-  } while (v);
-  return out;
-};
-const sleb = (n: number): number[] => {
-  const out: number[] = [];
-  let v = n | 0;
-  for (;;) {
-    const b = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && !(b & 0x40)) || (v === -1 && b & 0x40)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-};
-const vec = (items: number[][]): number[] => [...leb(items.length), ...items.flat()];
-const name = (s: string): number[] => [...leb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
-const section = (id: number, bytes: number[]): number[] => [id, ...leb(bytes.length), ...bytes];
 
 const I32 = 0x7f;
 const V128 = 0x7b;
@@ -337,14 +315,7 @@ const EXPORTS = ['range8', 'list8', 'range16', 'list16'] as const;
 function moduleBytes(): Uint8Array {
   const kernels = [kernelBody(false, 1), kernelBody(true, 1), kernelBody(false, 2), kernelBody(true, 2)];
   const bytes = [
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    1,
-    0,
-    0,
-    0,
+    ...MODULE_HEADER,
     ...section(1, vec([[0x60, ...vec(Array.from({ length: 11 }, () => [I32])), ...vec([[I32]])]])),
     // The memory is imported: shared (flag 2), with a maximum (flag 1), up to 4 GiB.
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x03, ...leb(0), ...leb(65_536)]])),
@@ -355,20 +326,7 @@ function moduleBytes(): Uint8Array {
   return Uint8Array.from(bytes);
 }
 
-/**
- * The parts of the WebAssembly API used here. Node has it all, but the project's TypeScript
- * setup (ES2023 library, no DOM) declares only some of it, so it is typed here.
- */
-export interface WasmMemory {
-  readonly buffer: ArrayBuffer | SharedArrayBuffer;
-}
-type WasmModule = object;
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule, imports: object) => { exports: Record<string, unknown> };
-  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
-}
-const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+const wasm = webAssembly;
 
 let compiled: WasmModule | null | undefined;
 
@@ -397,7 +355,6 @@ export function wasmKernel(memory: WasmMemory): WasmKernel | null {
   }
 }
 
-const PAGE = 65_536;
 const MAX_PAGES = 65_536;
 
 /** Carves typed arrays, 64-byte aligned, out of one shared WebAssembly.Memory. */
@@ -413,7 +370,7 @@ export interface Arena {
 export function createArena(sizes: readonly number[]): Arena | null {
   if (!kernelModule() || !wasm) return null;
   const total = sizes.reduce((a, s) => a + Math.ceil(s / 64) * 64, 0) + 64;
-  const pages = Math.ceil(total / PAGE);
+  const pages = Math.ceil(total / WASM_PAGE);
   if (pages > MAX_PAGES) return null;
   try {
     const memory = new wasm.Memory({ initial: pages, maximum: pages, shared: true });

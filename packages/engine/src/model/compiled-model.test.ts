@@ -438,22 +438,44 @@ describe('scoring', () => {
   });
 
   it('scores the leaves goesLeft leads to, tree by tree, on random models and inputs', () => {
-    const random = testModelDocument({
-      seed: 5,
-      trees: 20,
-      depth: 5,
-      numeric: 4,
-      categorical: 2,
-      earlyLeaf: 0.2,
-    });
-    const m = compiled(random);
-    for (const x of testInputs(m, 200, 6, 0.2)) {
-      let sum = m.baseMargin;
-      for (let t = 0; t < m.roots.length; t++) {
-        sum += m.value[leafOf(m, t, x)] as number;
-      }
-      expect(predictMargin(m, x)).toBe(sum);
-    }
+    // The scorer (predict-kernel.ts) walks trees four at a time for a fixed number of steps, with
+    // leaves stepping to themselves: uneven trees, tree counts that are not a multiple of four,
+    // multi-word category lists and numeric-only models all take other paths through it.
+    fc.assert(
+      fc.property(
+        fc.record({
+          seed: fc.nat(10_000),
+          trees: fc.integer({ min: 1, max: 11 }),
+          depth: fc.integer({ min: 1, max: 7 }),
+          numeric: fc.integer({ min: 1, max: 5 }),
+          categorical: fc.integer({ min: 0, max: 3 }),
+          categories: fc.integer({ min: 1, max: 70 }),
+          earlyLeaf: fc.double({ min: 0, max: 0.6, noNaN: true }),
+        }),
+        (options) => {
+          const m = compiled(testModelDocument({ ...options, shuffle: true }));
+          const inputs = testInputs(m, 40, options.seed + 1, 0.2);
+          // Category values a caller could pass by hand: out of range, negative, fractional.
+          const odd = [-1, -0.5, 0.7, m.features.length + 70, 1e12, Number.POSITIVE_INFINITY];
+          for (const [i, x] of inputs.entries()) {
+            if (i % 2)
+              for (let f = options.numeric; f < m.features.length; f++)
+                x[f] = odd[(i + f) % odd.length] as number;
+            let sum = m.baseMargin;
+            for (let t = 0; t < m.roots.length; t++) sum += m.value[leafOf(m, t, x)] as number;
+            expect(predictMargin(m, x)).toBe(sum);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reads a short input as missing its last features', () => {
+    expect(predictMargin(model, Float64Array.of(500))).toBe(
+      predictMargin(model, Float64Array.of(500, Number.NaN, Number.NaN)),
+    );
+    expect(predictMargin(model, Float64Array.of(500, 1, 0, 7))).toBe(margin(500, 1));
   });
 });
 

@@ -24,7 +24,7 @@
  * Explaining an event allocates nothing but the result when a scratch and an output array are
  * passed, and then one small object.
  */
-import { type CompiledModel, goesLeft } from './compiled-model.js';
+import { type CompiledModel, categoryGoesLeft, goesLeft } from './compiled-model.js';
 
 /**
  * Everything TreeSHAP needs besides the input, made once per model and reused across calls. It
@@ -545,10 +545,7 @@ function pathNode(s: ShapScratch, x: Float64Array, phi: Float64Array, node: numb
   if (Number.isNaN(v)) goLeft = (flags & MISSING_LEFT) !== 0;
   else {
     const offset = integer[4 * node + 2] as number;
-    goLeft =
-      offset >= 0
-        ? ((s.model.categoryBits[offset + (v >>> 5)] as number) & (1 << (v & 31))) !== 0
-        : v < (number[node] as number);
+    goLeft = offset >= 0 ? categoryGoesLeft(s.model, offset, f, v) : v < (number[node] as number);
   }
   const cold = hot & ~(1 << (flags & SLOT));
   const right = integer[4 * node + 1] as number;

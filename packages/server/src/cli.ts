@@ -21,6 +21,7 @@ import { startServer } from './server.js';
 import { createServices, type Services } from './services.js';
 import { SCOPES } from './use-cases/api-keys.js';
 import { importEventsFile } from './use-cases/import-events.js';
+import { STAFF_ROLES } from './use-cases/staff.js';
 import { MemoryVelocityStore } from './velocity/memory-store.js';
 import { RedisVelocityStore } from './velocity/redis-store.js';
 
@@ -34,6 +35,11 @@ Usage: npx warden <command> [options]
                                       Create an API key; scopes: ${SCOPES.join(', ')}
   apikey list                         List API keys (never their secrets)
   apikey revoke <key id>              Revoke an API key
+  staff create --email E --name N --role R
+                                      Create a console account (roles: ${STAFF_ROLES.join(', ')}); its
+                                      password is shown once, and the first sign-in enrolls an
+                                      authenticator app
+  staff list                          List console accounts
   events import <file.ndjson> [--batch-size 500]
                                       Import events, one JSON object a line, with a progress bar
   audit verify                        Check the audit log's hash chain for changed or missing rows
@@ -150,6 +156,8 @@ async function main(argv: string[]): Promise<number> {
     options: {
       scopes: { type: 'string' },
       name: { type: 'string' },
+      email: { type: 'string' },
+      role: { type: 'string' },
       'batch-size': { type: 'string' },
       data: { type: 'string' },
       'check-reference': { type: 'boolean' },
@@ -204,6 +212,35 @@ async function main(argv: string[]): Promise<number> {
       for (const k of keys) {
         const state = k.revoked_at ? `revoked ${k.revoked_at}` : `last used ${k.last_used_at ?? 'never'}`;
         out(`${k.id}  ${k.prefix}…  ${k.scopes.join(',').padEnd(24)}  ${k.name}  (${state})`);
+      }
+      return 0;
+    }
+    case 'staff create': {
+      if (!values.email || !values.name || !values.role)
+        throw new ConfigError(
+          `Usage: warden staff create --email E --name N --role ${STAFF_ROLES.join('|')}`,
+        );
+      const { email, name, role } = values;
+      const { password, staff } = await withServices(config, (s) =>
+        s.staff.create({ email, name, role, actor: 'cli' }),
+      );
+      out(`Created ${staff.id} (${staff.role}). The password, shown once:`);
+      out(password);
+      out(`Sign in at http://${config.host}:${config.port}/ and add the authenticator app it shows.`);
+      return 0;
+    }
+    case 'staff list': {
+      const staff = await withServices(config, (s) => s.staff.list());
+      if (staff.length === 0) out('No staff accounts: make the first with warden staff create --role admin.');
+      for (const m of staff) {
+        const state = m.disabled_at
+          ? `disabled ${m.disabled_at}`
+          : m.locked_until
+            ? `locked until ${m.locked_until}`
+            : m.totp_enrolled
+              ? 'active'
+              : 'authenticator not enrolled yet';
+        out(`${m.id}  ${m.role.padEnd(12)}  ${m.email}  ${m.name}  (${state})`);
       }
       return 0;
     }

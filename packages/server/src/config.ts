@@ -58,6 +58,19 @@ export const ConfigSchema = Type.Object(
     turnstileVerifyUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
     hcaptchaSecret: Type.Optional(Type.String({ minLength: 1 })),
     hcaptchaVerifyUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    /** Console staff sessions: ended after this long unused, and this long after sign-in. */
+    staffIdleMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 30 }),
+    staffSessionHours: Type.Integer({ minimum: 1, maximum: 168, default: 12 }),
+    /** Wrong passwords or codes in a row that lock a staff account, and for how long. */
+    staffLockoutAttempts: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
+    staffLockoutMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 15 }),
+    /** Console sign-in attempts per IP address per minute. */
+    staffSignInRateLimit: Type.Integer({ minimum: 0, maximum: 10_000, default: 10 }),
+    /**
+     * The console's cookie is sent over HTTPS only. Default: on when Warden serves HTTPS itself;
+     * set it to true behind a proxy that ends TLS.
+     */
+    secureCookies: Type.Optional(Type.Boolean()),
     /** The demo checkout page at /demo/checkout; on by default on embedded storage only. */
     demo: Type.Optional(Type.Boolean()),
     /** Rate limit policies by action (docs/rate-limits.md); a structure, so only the file sets it. */
@@ -111,6 +124,12 @@ export const ENV_NAMES: Record<Exclude<keyof Config, FileOnlyKey>, string> = {
   turnstileVerifyUrl: 'WARDEN_TURNSTILE_VERIFY_URL',
   hcaptchaSecret: 'WARDEN_HCAPTCHA_SECRET',
   hcaptchaVerifyUrl: 'WARDEN_HCAPTCHA_VERIFY_URL',
+  staffIdleMinutes: 'WARDEN_STAFF_IDLE_MINUTES',
+  staffSessionHours: 'WARDEN_STAFF_SESSION_HOURS',
+  staffLockoutAttempts: 'WARDEN_STAFF_LOCKOUT_ATTEMPTS',
+  staffLockoutMinutes: 'WARDEN_STAFF_LOCKOUT_MINUTES',
+  staffSignInRateLimit: 'WARDEN_STAFF_SIGN_IN_RATE_LIMIT',
+  secureCookies: 'WARDEN_SECURE_COOKIES',
   demo: 'WARDEN_DEMO',
 };
 

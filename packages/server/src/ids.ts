@@ -7,7 +7,7 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
-export type IdPrefix = 'evt' | 'dec' | 'key' | 'dk' | 'req' | 'rule' | 'bt' | 'trn' | 'dev' | 'dtk';
+export type IdPrefix = 'evt' | 'dec' | 'key' | 'dk' | 'req' | 'rule' | 'bt' | 'trn' | 'dev' | 'dtk' | 'stf';
 
 export interface IdGenerator {
   next(prefix: IdPrefix): string;

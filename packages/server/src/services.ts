@@ -41,6 +41,7 @@ import { Queries } from './use-cases/queries.js';
 import { RateLimits } from './use-cases/rate-limits.js';
 import { Rules } from './use-cases/rules.js';
 import { SnapshotSchemas } from './use-cases/snapshot-schemas.js';
+import { Staff } from './use-cases/staff.js';
 import { MemoryVelocityStore } from './velocity/memory-store.js';
 import { RedisVelocityStore } from './velocity/redis-store.js';
 import { Velocity } from './velocity/velocity.js';
@@ -56,6 +57,9 @@ export interface Services {
   readonly metrics: Metrics;
   readonly audit: AuditLog;
   readonly apiKeys: ApiKeys;
+  readonly staff: Staff;
+  /** Console sign-in attempts per IP address. */
+  readonly signInLimit: WindowLimit;
   readonly ingestor: EventIngestor;
   readonly queries: Queries;
   readonly live: LiveState;
@@ -260,6 +264,13 @@ export async function createServices(
       metrics,
       audit,
       apiKeys: new ApiKeys(db, audit, clock, ids, config.apiKeyCacheSeconds * 1000),
+      staff: new Staff(db, keyring, audit, clock, ids, {
+        idleTimeoutMs: config.staffIdleMinutes * 60_000,
+        maxSessionMs: config.staffSessionHours * 3_600_000,
+        lockoutAttempts: config.staffLockoutAttempts,
+        lockoutMs: config.staffLockoutMinutes * 60_000,
+      }),
+      signInLimit: new WindowLimit(limitStore, 'staff_sign_in', config.staffSignInRateLimit, onError),
       ingestor,
       queries: new Queries(db, keyring, rates, live.snapshots),
       live,

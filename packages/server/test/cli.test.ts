@@ -95,6 +95,27 @@ describe('the warden command on embedded storage', () => {
     expect(result.out).toMatch(new RegExp(`Audit log intact: ${DEFAULT_LISTS.length + 1 + 2} rows`));
   });
 
+  it('creates and lists console staff accounts', () => {
+    const created = warden(
+      ['staff', 'create', '--email', 'ana@example.com', '--name', 'Ana', '--role', 'admin'],
+      env,
+    );
+    expect(created.code, created.err).toBe(0);
+    expect(created.out).toMatch(/Created stf_\w+ \(admin\)/);
+    expect(created.out).toMatch(/^[\w-]{20}$/m);
+    const listed = warden(['staff', 'list'], env);
+    expect(listed.out).toMatch(/admin\s+ana@example.com\s+Ana\s+\(authenticator not enrolled yet\)/);
+    const usage = warden(['staff', 'create', '--email', 'x@example.com'], env);
+    expect(usage.code).toBe(1);
+    expect(usage.err).toMatch(/Usage: warden staff create/);
+    const badRole = warden(
+      ['staff', 'create', '--email', 'b@example.com', '--name', 'B', '--role', 'boss'],
+      env,
+    );
+    expect(badRole.code).toBe(1);
+    expect(badRole.err).toMatch(/role must be one of/);
+  });
+
   it('serves, keeps a second process off the embedded store, and stops gracefully', async () => {
     const child = spawn(process.execPath, [BIN, 'serve'], {
       env: { ...process.env, ...env, WARDEN_PORT: '0', WARDEN_LOG_LEVEL: 'warn' },

@@ -288,6 +288,42 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+  '0009_staff': {
+    async up(db: Kysely<unknown>) {
+      // Staff accounts for the console (see use-cases/staff.ts): personal data encrypted, the
+      // email findable by its blind index; sessions stored by the hash of their cookie token.
+      await runStatements(
+        db,
+        `
+        create table staff (
+          id text primary key,
+          email_index text not null unique,
+          email text not null,
+          name text not null,
+          role text not null,
+          password_hash text not null,
+          totp_secret text,
+          totp_pending text,
+          totp_last_step bigint,
+          failed_logins integer not null default 0,
+          locked_until timestamptz,
+          created_at timestamptz not null,
+          created_by text not null,
+          disabled_at timestamptz
+        );
+        create table staff_sessions (
+          id text primary key,
+          staff_id text not null references staff (id) on delete cascade,
+          stage text not null,
+          created_at timestamptz not null,
+          last_seen_at timestamptz not null,
+          expires_at timestamptz not null
+        );
+        create index staff_sessions_staff on staff_sessions (staff_id)
+      `,
+      );
+    },
+  },
 };
 
 class CodeMigrationProvider implements MigrationProvider {

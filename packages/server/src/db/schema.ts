@@ -220,7 +220,42 @@ export interface DeviceAnchorsTable {
   last_seen: Date;
 }
 
+export interface StaffTable {
+  id: string;
+  /** Blind index of the lower-cased email, for sign-in. */
+  email_index: string;
+  /** Encrypted (context staff.email), as are the name and the TOTP secrets. */
+  email: string;
+  name: string;
+  role: string;
+  /** argon2id (PHC string). */
+  password_hash: string;
+  totp_secret: string | null;
+  /** A secret offered at enrollment, until its first code confirms it. */
+  totp_pending: string | null;
+  /** The last TOTP time step accepted: a code is good once. */
+  totp_last_step: number | null;
+  failed_logins: number;
+  locked_until: Date | null;
+  created_at: Date;
+  created_by: string;
+  disabled_at: Date | null;
+}
+
+export interface StaffSessionsTable {
+  /** SHA-256 of the cookie's token. */
+  id: string;
+  staff_id: string;
+  /** `totp` while the second factor is awaited, `full` after. */
+  stage: string;
+  created_at: Date;
+  last_seen_at: Date;
+  expires_at: Date;
+}
+
 export interface Database {
+  staff: StaffTable;
+  staff_sessions: StaffSessionsTable;
   devices: DevicesTable;
   device_anchors: DeviceAnchorsTable;
   snapshot_schemas: SnapshotSchemasTable;

@@ -11,7 +11,7 @@ export function registerApiRateLimit(app: FastifyInstance, limit: ApiRateLimit):
   app.addHook('onRequest', (request, reply, done) => {
     const principal = request.principal;
     if (!principal) return done();
-    limit.take(principal.keyId).then((waitSeconds) => {
+    limit.take(principal.id).then((waitSeconds) => {
       if (waitSeconds === null) return done();
       reply.header('retry-after', String(waitSeconds));
       done(

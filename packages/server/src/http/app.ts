@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -19,6 +20,7 @@ import { modelRoutes } from './routes/models.js';
 import { operationRoutes } from './routes/operations.js';
 import { readRoutes } from './routes/reads.js';
 import { ruleRoutes } from './routes/rules.js';
+import { staffRoutes } from './routes/staff.js';
 import { vatCheckRoutes } from './routes/vat-checks.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { registerValidation } from './validation.js';
@@ -98,12 +100,18 @@ export async function buildApp(services: Services, options: AppOptions): Promise
             "The browser SDK's routes (publishable key, CORS): device collect and captcha challenges (docs/devices.md)",
         },
         { name: 'admin', description: 'API keys and the audit log' },
+        {
+          name: 'staff',
+          description:
+            'Console staff: sign-in (password, then an authenticator code), sessions, accounts and roles (docs/console.md)',
+        },
         { name: 'operations', description: 'Health, readiness and metrics' },
       ],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  registerAuth(app, services.apiKeys);
+  await app.register(cookie);
+  registerAuth(app, services.apiKeys, services.staff);
   if (services.apiRateLimit) registerApiRateLimit(app, services.apiRateLimit);
 
   // Callback-style hooks: these run on every request, and an async hook costs a promise each time.
@@ -143,6 +151,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   await app.register(vatCheckRoutes, { services });
   await app.register(modelRoutes, { services });
   await app.register(deviceRoutes, { services });
+  await app.register(staffRoutes, { services, secureCookies: services.config.secureCookies ?? tls !== null });
   if (services.config.demo ?? services.storage.mode === 'embedded') {
     // The demo page's publishable key comes from the master key: the same on every node and start.
     const publishableKey = `wpk_demo_${services.keyring.deriveSecret('demo publishable key').toString('base64url')}`;

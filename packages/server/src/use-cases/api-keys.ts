@@ -34,8 +34,10 @@ export const SCOPES = [
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
+/** Who is calling: an API key, or a staff member signed in to the console. */
 export interface Principal {
-  keyId: string;
+  kind: 'api_key' | 'staff';
+  id: string;
   name: string;
   scopes: Scope[];
 }
@@ -196,12 +198,14 @@ export class ApiKeys {
     const now = this.clock.now().getTime();
     const row = await findApiKeyByHash(this.db, hashSecret(secret));
     const principal =
-      row && !row.revoked_at ? { keyId: row.id, name: row.name, scopes: row.scopes as Scope[] } : null;
+      row && !row.revoked_at
+        ? { kind: 'api_key' as const, id: row.id, name: row.name, scopes: row.scopes as Scope[] }
+        : null;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(secret, { principal, until: now + this.cacheMs });
-    if (principal && now - (this.lastTouched.get(principal.keyId) ?? 0) > 60_000) {
-      this.lastTouched.set(principal.keyId, now);
-      await touchApiKey(this.db, principal.keyId, new Date(now));
+    if (principal && now - (this.lastTouched.get(principal.id) ?? 0) > 60_000) {
+      this.lastTouched.set(principal.id, now);
+      await touchApiKey(this.db, principal.id, new Date(now));
     }
     return principal;
   }

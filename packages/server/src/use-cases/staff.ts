@@ -1,0 +1,434 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import type { Kysely } from 'kysely';
+import { generateSecret, generateURI, verify as verifyTotp } from 'otplib';
+import type { Keyring } from '../crypto/keyring.js';
+import type { Database } from '../db/schema.js';
+import { WardenError } from '../errors.js';
+import type { Clock, IdGenerator } from '../ids.js';
+import {
+  deleteExpiredStaffSessions,
+  deleteStaffSession,
+  deleteStaffSessions,
+  findStaff,
+  findStaffByEmailIndex,
+  findStaffSession,
+  insertStaff,
+  insertStaffSession,
+  listStaff,
+  type StaffRow,
+  touchStaffSession,
+  updateStaff,
+} from '../repositories/staff.js';
+import type { Principal, Scope } from './api-keys.js';
+import type { AuditLog } from './audit.js';
+
+export const STAFF_ROLES = ['viewer', 'analyst', 'risk_manager', 'admin'] as const;
+export type StaffRole = (typeof STAFF_ROLES)[number];
+
+const READ: Scope[] = [
+  'events:read',
+  'decisions:read',
+  'users:read',
+  'rules:read',
+  'lists:read',
+  'limits:read',
+  'models:read',
+  'metrics:read',
+];
+
+/**
+ * What each role may do, as API scopes: the API enforces them for staff sessions exactly as for
+ * API keys, so hiding a button in the console is never the only guard.
+ * - viewer: reads everything, changes nothing;
+ * - analyst: also edits allow and block lists (blocking what a case showed is their job);
+ * - risk manager: also rules, rate limit policies and models;
+ * - admin: everything, including API keys, staff accounts and the audit log.
+ */
+export const ROLE_SCOPES: Record<StaffRole, Scope[]> = {
+  viewer: READ,
+  analyst: [...READ, 'lists:write'],
+  risk_manager: [...READ, 'lists:write', 'rules:write', 'limits:write', 'models:write'],
+  admin: ['admin'],
+};
+
+export interface StaffView {
+  id: string;
+  email: string;
+  name: string;
+  role: StaffRole;
+  totp_enrolled: boolean;
+  locked_until: string | null;
+  disabled_at: string | null;
+  created_at: string;
+  created_by: string;
+}
+
+export interface StaffSettings {
+  /** A session unused this long ends. */
+  idleTimeoutMs: number;
+  /** A session ends this long after sign-in, used or not. */
+  maxSessionMs: number;
+  /** Wrong passwords or codes in a row before the account locks. */
+  lockoutAttempts: number;
+  lockoutMs: number;
+}
+
+/** The second step a password sign-in leads to. */
+export type SignInStep =
+  | { stage: 'totp' }
+  | { stage: 'totp_enrollment'; secret: string; otpauth_uri: string };
+
+export interface StaffSession {
+  principal: Principal;
+  staff: StaffView;
+  csrfToken: string;
+}
+
+const SESSION_PREFIX = 'wss_';
+/** The first step of a sign-in (password done, code awaited) lasts this long. */
+const SECOND_FACTOR_MS = 5 * 60_000;
+/** last_seen_at is written at most this often; the idle timeout is judged to this precision. */
+const TOUCH_MS = 30_000;
+const TOTP_PERIOD_S = 30;
+/** One step either side, for clocks a little apart. */
+const TOTP_TOLERANCE_S = 30;
+/** argon2id with OWASP's first recommended setting (19 MiB, two passes, one lane). */
+const ARGON2 = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+const REFUSED = 'The email or password is wrong, or the account is locked after too many failed attempts';
+
+const sessionId = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/**
+ * Staff accounts and their sessions. A sign-in is a password (argon2id), then a TOTP code from an
+ * authenticator app — for everyone; a first sign-in enrolls the app. The session lives in an
+ * HTTP-only cookie holding a random token (stored hashed), ends after an idle time and a maximum
+ * age, and a changing request must echo a CSRF token derived from it. Wrong passwords and codes
+ * count towards a lockout; every sign-in, failure, lockout and account change is audited.
+ */
+export class Staff {
+  /** Compared against when the email is unknown, so a miss costs what a wrong password costs. */
+  private dummyHash: Promise<string> | null = null;
+  private readonly csrfKey: Buffer;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly keyring: Keyring,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    private readonly ids: IdGenerator,
+    private readonly settings: StaffSettings,
+  ) {
+    this.csrfKey = keyring.deriveSecret('staff csrf');
+  }
+
+  private view(row: StaffRow): StaffView {
+    return {
+      id: row.id,
+      email: this.keyring.decrypt(row.email, 'staff.email'),
+      name: this.keyring.decrypt(row.name, 'staff.name'),
+      role: row.role as StaffRole,
+      totp_enrolled: row.totp_secret !== null,
+      locked_until:
+        row.locked_until && row.locked_until > this.clock.now()
+          ? new Date(row.locked_until).toISOString()
+          : null,
+      disabled_at: row.disabled_at ? new Date(row.disabled_at).toISOString() : null,
+      created_at: new Date(row.created_at).toISOString(),
+      created_by: row.created_by,
+    };
+  }
+
+  private emailIndex(email: string): string {
+    return this.keyring.blindIndex('staff.email', email.trim().toLowerCase());
+  }
+
+  /**
+   * A new account with a generated password, shown once. Its owner signs in with it and enrolls
+   * an authenticator app on the way.
+   */
+  async create(input: {
+    email: string;
+    name: string;
+    role: string;
+    actor: string;
+  }): Promise<{ password: string; staff: StaffView }> {
+    const email = input.email.trim();
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
+      throw new WardenError('invalid_field', 'The email must look like name@example.com', '/email');
+    if (!input.name.trim()) throw new WardenError('invalid_field', 'The name must not be empty', '/name');
+    const role = parseRole(input.role);
+    if (await findStaffByEmailIndex(this.db, this.emailIndex(email)))
+      throw new WardenError('conflict', 'A staff account with this email exists already', '/email');
+    const password = randomBytes(15).toString('base64url');
+    const row = {
+      id: this.ids.next('stf'),
+      email_index: this.emailIndex(email),
+      email: this.keyring.encrypt(email, 'staff.email'),
+      name: this.keyring.encrypt(input.name.trim(), 'staff.name'),
+      role,
+      password_hash: await argon2Hash(password, ARGON2),
+      totp_secret: null,
+      totp_pending: null,
+      totp_last_step: null,
+      failed_logins: 0,
+      locked_until: null,
+      created_at: this.clock.now(),
+      created_by: input.actor,
+      disabled_at: null,
+    };
+    await this.db.transaction().execute(async (tx) => {
+      await insertStaff(tx, row);
+      await this.audit.append(tx, {
+        actor: input.actor,
+        action: 'staff.created',
+        target: row.id,
+        details: { role },
+      });
+    });
+    return { password, staff: this.view(row) };
+  }
+
+  async list(): Promise<StaffView[]> {
+    return (await listStaff(this.db)).map((row) => this.view(row));
+  }
+
+  /**
+   * An admin's changes to an account: its role, disabled or not, a new password (returned once),
+   * or a reset second factor (enrolled again at the next sign-in). Any change ends its sessions.
+   */
+  async update(
+    id: string,
+    changes: { role?: string; disabled?: boolean; resetPassword?: boolean; resetTotp?: boolean },
+    actor: string,
+  ): Promise<{ staff: StaffView; password?: string }> {
+    const row = await findStaff(this.db, id);
+    if (!row) throw new WardenError('not_found', `No staff account ${id}`);
+    const role = changes.role === undefined ? undefined : parseRole(changes.role);
+    const password = changes.resetPassword ? randomBytes(15).toString('base64url') : undefined;
+    const next: Partial<StaffRow> = {
+      ...(role ? { role } : {}),
+      ...(changes.disabled === undefined ? {} : { disabled_at: changes.disabled ? this.clock.now() : null }),
+      ...(password
+        ? { password_hash: await argon2Hash(password, ARGON2), failed_logins: 0, locked_until: null }
+        : {}),
+      ...(changes.resetTotp ? { totp_secret: null, totp_pending: null, totp_last_step: null } : {}),
+    };
+    if (Object.keys(next).length === 0)
+      throw new WardenError(
+        'validation_failed',
+        'Say what to change: role, disabled, reset_password or reset_totp',
+      );
+    await this.db.transaction().execute(async (tx) => {
+      await updateStaff(tx, id, next);
+      await deleteStaffSessions(tx, id);
+      await this.audit.append(tx, {
+        actor,
+        action: 'staff.updated',
+        target: id,
+        details: {
+          ...(role ? { role } : {}),
+          ...(changes.disabled === undefined ? {} : { disabled: changes.disabled }),
+          ...(password ? { password_reset: true } : {}),
+          ...(changes.resetTotp ? { totp_reset: true } : {}),
+        },
+      });
+    });
+    return { staff: this.view({ ...row, ...next }), ...(password ? { password } : {}) };
+  }
+
+  /**
+   * Step one: email and password. Returns a session token for the second step and what that step
+   * is (a code, or enrolling an authenticator app first). Any refusal is the same 401, whether the
+   * email is unknown, the password wrong or the account locked or disabled.
+   */
+  async signIn(email: string, password: string): Promise<{ token: string; step: SignInStep }> {
+    const row = await findStaffByEmailIndex(this.db, this.emailIndex(email));
+    if (!row) {
+      this.dummyHash ??= argon2Hash(randomBytes(16).toString('hex'), ARGON2);
+      await argon2Verify(await this.dummyHash, password);
+      throw new WardenError('unauthenticated', REFUSED);
+    }
+    const now = this.clock.now();
+    const locked = row.locked_until !== null && row.locked_until > now;
+    const good = await argon2Verify(row.password_hash, password);
+    if (locked || row.disabled_at) {
+      await this.auditOnly(row.id, locked ? 'staff.sign_in_locked' : 'staff.sign_in_disabled');
+      throw new WardenError('unauthenticated', REFUSED);
+    }
+    if (!good) {
+      await this.failed(row, 'password');
+      throw new WardenError('unauthenticated', REFUSED);
+    }
+    let step: SignInStep = { stage: 'totp' };
+    if (!row.totp_secret) {
+      // The same secret until its first code confirms it: an app set up before a reload still works.
+      const secret = row.totp_pending
+        ? this.keyring.decrypt(row.totp_pending, 'staff.totp')
+        : generateSecret();
+      if (!row.totp_pending)
+        await updateStaff(this.db, row.id, { totp_pending: this.keyring.encrypt(secret, 'staff.totp') });
+      const label = this.keyring.decrypt(row.email, 'staff.email');
+      step = {
+        stage: 'totp_enrollment',
+        secret,
+        otpauth_uri: generateURI({ issuer: 'Warden', label, secret }),
+      };
+    }
+    const token = `${SESSION_PREFIX}${randomBytes(32).toString('base64url')}`;
+    // Sign-ins are rare: a good moment to drop sessions that have expired, everyone's.
+    await deleteExpiredStaffSessions(this.db, now);
+    await insertStaffSession(this.db, {
+      id: sessionId(token),
+      staff_id: row.id,
+      stage: 'totp',
+      created_at: now,
+      last_seen_at: now,
+      expires_at: new Date(now.getTime() + SECOND_FACTOR_MS),
+    });
+    return { token, step };
+  }
+
+  /**
+   * Step two: the code from the authenticator app. A code is accepted once (its time step is
+   * remembered), one step early or late. On success the first step's token is replaced by a new
+   * one, so a token seen before the second factor is worth nothing after it.
+   */
+  async verifyCode(token: string, code: string): Promise<{ token: string; session: StaffSession }> {
+    const found = await findStaffSession(this.db, sessionId(token));
+    const now = this.clock.now();
+    if (found?.session.stage !== 'totp' || found.session.expires_at <= now)
+      throw new WardenError('unauthenticated', 'Sign in with your email and password first');
+    const row = found.staff;
+    if (row.disabled_at || (row.locked_until && row.locked_until > now))
+      throw new WardenError('unauthenticated', REFUSED);
+    const enrolling = row.totp_secret === null;
+    const sealed = row.totp_secret ?? row.totp_pending;
+    if (!sealed) throw new WardenError('unauthenticated', 'Sign in with your email and password first');
+    const secret = this.keyring.decrypt(sealed, 'staff.totp');
+    const result = /^\d{6}$/.test(code)
+      ? await verifyTotp({
+          secret,
+          token: code,
+          epoch: Math.floor(now.getTime() / 1000),
+          period: TOTP_PERIOD_S,
+          epochTolerance: TOTP_TOLERANCE_S,
+          ...(row.totp_last_step === null ? {} : { afterTimeStep: Number(row.totp_last_step) }),
+        })
+      : { valid: false as const };
+    // A TOTP verification's success carries its time step (the HOTP half of the type does not).
+    if (!result.valid || !('timeStep' in result)) {
+      await this.failed(row, 'code');
+      throw new WardenError(
+        'unauthenticated',
+        'The code is wrong or was used already: wait for the next one',
+      );
+    }
+    const fresh = `${SESSION_PREFIX}${randomBytes(32).toString('base64url')}`;
+    await this.db.transaction().execute(async (tx) => {
+      await updateStaff(tx, row.id, {
+        totp_last_step: result.timeStep,
+        failed_logins: 0,
+        locked_until: null,
+        ...(enrolling ? { totp_secret: sealed, totp_pending: null } : {}),
+      });
+      await deleteStaffSession(tx, found.session.id);
+      await insertStaffSession(tx, {
+        id: sessionId(fresh),
+        staff_id: row.id,
+        stage: 'full',
+        created_at: now,
+        last_seen_at: now,
+        expires_at: new Date(now.getTime() + this.settings.maxSessionMs),
+      });
+      if (enrolling)
+        await this.audit.append(tx, {
+          actor: `staff:${row.id}`,
+          action: 'staff.totp_enrolled',
+          target: row.id,
+        });
+      await this.audit.append(tx, { actor: `staff:${row.id}`, action: 'staff.signed_in', target: row.id });
+    });
+    return { token: fresh, session: this.sessionOf(fresh, row) };
+  }
+
+  /** The signed-in session a cookie token stands for, or null (unknown, unfinished, idle or expired). */
+  async session(token: string): Promise<StaffSession | null> {
+    if (!token.startsWith(SESSION_PREFIX)) return null;
+    const found = await findStaffSession(this.db, sessionId(token));
+    if (found?.session.stage !== 'full' || found.staff.disabled_at) return null;
+    const now = this.clock.now().getTime();
+    const { session } = found;
+    if (
+      session.expires_at.getTime() <= now ||
+      session.last_seen_at.getTime() + this.settings.idleTimeoutMs <= now
+    )
+      return null;
+    if (now - session.last_seen_at.getTime() >= TOUCH_MS)
+      await touchStaffSession(this.db, session.id, new Date(now));
+    return this.sessionOf(token, found.staff);
+  }
+
+  /** Whether `given` is the CSRF token of the session `token` stands for. */
+  csrfMatches(token: string, given: string): boolean {
+    const expected = Buffer.from(this.csrfOf(token));
+    const actual = Buffer.from(given);
+    return actual.length === expected.length && timingSafeEqual(actual, expected);
+  }
+
+  async signOut(token: string): Promise<void> {
+    const found = await findStaffSession(this.db, sessionId(token));
+    if (!found) return;
+    await this.db.transaction().execute(async (tx) => {
+      await deleteStaffSession(tx, found.session.id);
+      await this.audit.append(tx, {
+        actor: `staff:${found.staff.id}`,
+        action: 'staff.signed_out',
+        target: found.staff.id,
+      });
+    });
+  }
+
+  private csrfOf(token: string): string {
+    return createHmac('sha256', this.csrfKey).update(sessionId(token)).digest('base64url');
+  }
+
+  private sessionOf(token: string, row: StaffRow): StaffSession {
+    const staff = this.view(row);
+    return {
+      principal: { kind: 'staff', id: row.id, name: staff.name, scopes: ROLE_SCOPES[staff.role] ?? [] },
+      staff,
+      csrfToken: this.csrfOf(token),
+    };
+  }
+
+  /** A wrong password or code: counted, and the account locked when there are too many in a row. */
+  private async failed(row: StaffRow, what: 'password' | 'code'): Promise<void> {
+    const failures = row.failed_logins + 1;
+    const lock = failures >= this.settings.lockoutAttempts;
+    await this.db.transaction().execute(async (tx) => {
+      await updateStaff(tx, row.id, {
+        failed_logins: lock ? 0 : failures,
+        ...(lock ? { locked_until: new Date(this.clock.now().getTime() + this.settings.lockoutMs) } : {}),
+      });
+      await this.audit.append(tx, {
+        actor: 'anonymous',
+        action: lock ? 'staff.locked' : 'staff.sign_in_failed',
+        target: row.id,
+        details: { wrong: what, failures },
+      });
+    });
+  }
+
+  private async auditOnly(target: string, action: string): Promise<void> {
+    await this.db
+      .transaction()
+      .execute((tx) => this.audit.append(tx, { actor: 'anonymous', action, target }));
+  }
+}
+
+function parseRole(role: string): StaffRole {
+  if (!(STAFF_ROLES as readonly string[]).includes(role))
+    throw new WardenError('invalid_field', `The role must be one of: ${STAFF_ROLES.join(', ')}`, '/role');
+  return role as StaffRole;
+}

@@ -71,7 +71,9 @@ export async function buildApp(services: Services, options: AppOptions): Promise
         version: '0.1.0',
         description:
           'Send what your users do; get a score, a decision and its reasons. Every /v1 route needs ' +
-          '`Authorization: Bearer <API key>` with the scope the route names. Errors look like ' +
+          '`Authorization: Bearer <API key>` with the scope the route names, or a console session ' +
+          "cookie whose role grants it (changes then need the session's X-CSRF-Token); the staff " +
+          'sign-in routes and the browser SDK routes are the exceptions. Errors look like ' +
           '`{"error": {"code", "message", "request_id", "field"}}`.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },

@@ -100,6 +100,7 @@ describe.skipIf(!present)('e-commerce replay on the real data', () => {
     expect(result.test).toEqual({ rows: 9057, frauds: 860 });
     expect(result.features).toContain('derived.ec_seconds_since_signup');
     expect(result.features).toContain('derived.ec_device_other_users');
+    expect(result.features).toContain('attributes.source');
     expect(result.report.rocAuc).toBeGreaterThan(BASELINE.rocAuc);
     expect(result.report.averagePrecision).toBeGreaterThan(BASELINE.averagePrecision);
   });

@@ -58,6 +58,9 @@ export const ConfigSchema = Type.Object(
     turnstileVerifyUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
     hcaptchaSecret: Type.Optional(Type.String({ minLength: 1 })),
     hcaptchaVerifyUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    /** Review cases: the time to decide one (its SLA), and how long a contacted shopper has to answer. */
+    caseSlaMinutes: Type.Integer({ minimum: 1, maximum: 43_200, default: 240 }),
+    contactShopperHours: Type.Integer({ minimum: 1, maximum: 720, default: 48 }),
     /** Console staff sessions: ended after this long unused, and this long after sign-in. */
     staffIdleMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 30 }),
     staffSessionHours: Type.Integer({ minimum: 1, maximum: 168, default: 12 }),
@@ -124,6 +127,8 @@ export const ENV_NAMES: Record<Exclude<keyof Config, FileOnlyKey>, string> = {
   turnstileVerifyUrl: 'WARDEN_TURNSTILE_VERIFY_URL',
   hcaptchaSecret: 'WARDEN_HCAPTCHA_SECRET',
   hcaptchaVerifyUrl: 'WARDEN_HCAPTCHA_VERIFY_URL',
+  caseSlaMinutes: 'WARDEN_CASE_SLA_MINUTES',
+  contactShopperHours: 'WARDEN_CONTACT_SHOPPER_HOURS',
   staffIdleMinutes: 'WARDEN_STAFF_IDLE_MINUTES',
   staffSessionHours: 'WARDEN_STAFF_SESSION_HOURS',
   staffLockoutAttempts: 'WARDEN_STAFF_LOCKOUT_ATTEMPTS',

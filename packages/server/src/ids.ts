@@ -7,7 +7,20 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
-export type IdPrefix = 'evt' | 'dec' | 'key' | 'dk' | 'req' | 'rule' | 'bt' | 'trn' | 'dev' | 'dtk' | 'stf';
+export type IdPrefix =
+  | 'evt'
+  | 'dec'
+  | 'key'
+  | 'dk'
+  | 'req'
+  | 'rule'
+  | 'bt'
+  | 'trn'
+  | 'dev'
+  | 'dtk'
+  | 'stf'
+  | 'case'
+  | 'note';
 
 export interface IdGenerator {
   next(prefix: IdPrefix): string;

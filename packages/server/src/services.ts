@@ -29,6 +29,7 @@ import { ApiKeys } from './use-cases/api-keys.js';
 import { AuditLog } from './use-cases/audit.js';
 import { Backtests } from './use-cases/backtests.js';
 import { CaptchaChecks } from './use-cases/captcha-checks.js';
+import { Cases } from './use-cases/cases.js';
 import { Counters } from './use-cases/counters.js';
 import { Devices } from './use-cases/devices.js';
 import { EnrichmentDataService } from './use-cases/enrichment-data.js';
@@ -58,6 +59,7 @@ export interface Services {
   readonly audit: AuditLog;
   readonly apiKeys: ApiKeys;
   readonly staff: Staff;
+  readonly cases: Cases;
   /** Console sign-in attempts per IP address. */
   readonly signInLimit: WindowLimit;
   readonly ingestor: EventIngestor;
@@ -254,6 +256,19 @@ export async function createServices(
     });
     await rateLimits.refresh();
     rateLimits.startPolling(config.stateRefreshMs);
+    const cases = new Cases(
+      db,
+      keyring,
+      audit,
+      clock,
+      ids,
+      live,
+      lists,
+      ingestor,
+      { slaMs: config.caseSlaMinutes * 60_000, contactShopperMs: config.contactShopperHours * 3_600_000 },
+      onError,
+    );
+    cases.start(config.stateRefreshMs);
     return {
       config,
       storage,
@@ -270,6 +285,7 @@ export async function createServices(
         lockoutAttempts: config.staffLockoutAttempts,
         lockoutMs: config.staffLockoutMinutes * 60_000,
       }),
+      cases,
       signInLimit: new WindowLimit(limitStore, 'staff_sign_in', config.staffSignInRateLimit, onError),
       ingestor,
       queries: new Queries(db, keyring, rates, live.snapshots),
@@ -300,6 +316,7 @@ export async function createServices(
       sdkLimit: new WindowLimit(limitStore, 'sdk_ip', config.collectRateLimitPerMinute, onError),
       masterKeyCreatedAt: master.createdAt,
       async close() {
+        await cases.stop();
         await live.stop();
         await rateLimits.stop();
         await enrichment.stop();

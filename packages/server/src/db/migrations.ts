@@ -324,6 +324,49 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+  '0010_cases': {
+    async up(db: Kysely<unknown>) {
+      // Review cases (use-cases/cases.ts): one per decision whose action is review, opened from a
+      // partial index of those decisions; the queue reads them oldest first.
+      await runStatements(
+        db,
+        `
+        create index decisions_review on decisions (created_at) where action = 'review';
+        create table cases (
+          id text primary key,
+          decision_id text not null unique,
+          event_id text not null,
+          event_type text not null,
+          user_id text,
+          score smallint,
+          amount_ref bigint,
+          country text,
+          matched_rules text[] not null,
+          status text not null,
+          assignee text,
+          escalated boolean not null default false,
+          outcome text,
+          block_on_timeout text[] not null default '{}',
+          opened_at timestamptz not null,
+          due_at timestamptz not null,
+          contact_deadline timestamptz,
+          closed_at timestamptz
+        );
+        create index cases_queue on cases (opened_at, id) where status <> 'closed';
+        create index cases_waiting on cases (contact_deadline) where status = 'waiting';
+        create table case_notes (
+          id text primary key,
+          case_id text not null references cases (id) on delete cascade,
+          at timestamptz not null,
+          author text not null,
+          kind text not null,
+          body text
+        );
+        create index case_notes_case on case_notes (case_id, at)
+      `,
+      );
+    },
+  },
 };
 
 class CodeMigrationProvider implements MigrationProvider {

@@ -253,7 +253,46 @@ export interface StaffSessionsTable {
   expires_at: Date;
 }
 
+export interface CasesTable {
+  id: string;
+  decision_id: string;
+  event_id: string;
+  event_type: string;
+  user_id: string | null;
+  score: number | null;
+  amount_ref: string | number | bigint | null;
+  /** The IP's country at decision time, for queue filters. */
+  country: string | null;
+  matched_rules: string[];
+  /** open | claimed | waiting (for the shopper) | closed */
+  status: string;
+  /** Who works it: `staff:<id>` or `api_key:<id>`. */
+  assignee: string | null;
+  escalated: boolean;
+  /** accept | reject | no_answer, once closed. */
+  outcome: string | null;
+  /** Identifiers to block if a contacted shopper does not answer. */
+  block_on_timeout: string[];
+  opened_at: Date;
+  due_at: Date;
+  contact_deadline: Date | null;
+  closed_at: Date | null;
+}
+
+export interface CaseNotesTable {
+  id: string;
+  case_id: string;
+  at: Date;
+  author: string;
+  /** opened, claimed, released, assigned, comment, escalated, contacted, decided */
+  kind: string;
+  /** Encrypted (context case_notes.body): a comment can hold anything. */
+  body: string | null;
+}
+
 export interface Database {
+  cases: CasesTable;
+  case_notes: CaseNotesTable;
   staff: StaffTable;
   staff_sessions: StaffSessionsTable;
   devices: DevicesTable;

@@ -9,6 +9,7 @@ import { registerApiRateLimit } from './api-rate-limit.js';
 import { registerAuth } from './auth.js';
 import { registerErrorHandling } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
+import { caseRoutes } from './routes/cases.js';
 import { counterRoutes } from './routes/counters.js';
 import { demoRoutes } from './routes/demo.js';
 import { deviceRoutes } from './routes/device.js';
@@ -101,6 +102,11 @@ export async function buildApp(services: Services, options: AppOptions): Promise
           description:
             "The browser SDK's routes (publishable key, CORS): device collect and captcha challenges (docs/devices.md)",
         },
+        {
+          name: 'cases',
+          description:
+            'Review cases: the queue, claiming, comments, escalation, and accept / reject / contact shopper (docs/console.md)',
+        },
         { name: 'admin', description: 'API keys and the audit log' },
         {
           name: 'staff',
@@ -153,6 +159,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   await app.register(vatCheckRoutes, { services });
   await app.register(modelRoutes, { services });
   await app.register(deviceRoutes, { services });
+  await app.register(caseRoutes, { services });
   await app.register(staffRoutes, { services, secureCookies: services.config.secureCookies ?? tls !== null });
   if (services.config.demo ?? services.storage.mode === 'embedded') {
     // The demo page's publishable key comes from the master key: the same on every node and start.

@@ -5,8 +5,14 @@ import type { StaffSessionsTable, StaffTable } from '../db/schema.js';
 export type StaffRow = Selectable<StaffTable>;
 export type StaffSessionRow = Selectable<StaffSessionsTable>;
 
-export async function insertStaff(tx: Executor, row: Insertable<StaffTable>): Promise<void> {
-  await tx.insertInto('staff').values(row).execute();
+/** False when an account with that email exists. */
+export async function insertStaff(tx: Executor, row: Insertable<StaffTable>): Promise<boolean> {
+  const result = await tx
+    .insertInto('staff')
+    .values(row)
+    .onConflict((oc) => oc.column('email_index').doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
 }
 
 export async function findStaffByEmailIndex(db: Executor, emailIndex: string): Promise<StaffRow | undefined> {

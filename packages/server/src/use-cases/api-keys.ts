@@ -30,6 +30,8 @@ export const SCOPES = [
   'models:read',
   'models:write',
   'device:collect',
+  'cases:read',
+  'cases:write',
   'admin',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -74,6 +76,7 @@ const IMPLIED: Partial<Record<Scope, Scope>> = {
   'lists:read': 'lists:write',
   'limits:read': 'limits:write',
   'models:read': 'models:write',
+  'cases:read': 'cases:write',
 };
 
 export function hasScope(principal: Principal, scope: Scope): boolean {

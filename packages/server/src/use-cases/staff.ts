@@ -35,20 +35,21 @@ const READ: Scope[] = [
   'limits:read',
   'models:read',
   'metrics:read',
+  'cases:read',
 ];
 
 /**
  * What each role may do, as API scopes: the API enforces them for staff sessions exactly as for
  * API keys, so hiding a button in the console is never the only guard.
  * - viewer: reads everything, changes nothing;
- * - analyst: also edits allow and block lists (blocking what a case showed is their job);
+ * - analyst: also works review cases and edits allow and block lists;
  * - risk manager: also rules, rate limit policies and models;
  * - admin: everything, including API keys, staff accounts and the audit log.
  */
 export const ROLE_SCOPES: Record<StaffRole, Scope[]> = {
   viewer: READ,
-  analyst: [...READ, 'lists:write'],
-  risk_manager: [...READ, 'lists:write', 'rules:write', 'limits:write', 'models:write'],
+  analyst: [...READ, 'cases:write', 'lists:write'],
+  risk_manager: [...READ, 'cases:write', 'lists:write', 'rules:write', 'limits:write', 'models:write'],
   admin: ['admin'],
 };
 
@@ -158,8 +159,6 @@ export class Staff {
       throw new WardenError('invalid_field', 'The email must look like name@example.com', '/email');
     if (!input.name.trim()) throw new WardenError('invalid_field', 'The name must not be empty', '/name');
     const role = parseRole(input.role);
-    if (await findStaffByEmailIndex(this.db, this.emailIndex(email)))
-      throw new WardenError('conflict', 'A staff account with this email exists already', '/email');
     const password = randomBytes(15).toString('base64url');
     const row = {
       id: this.ids.next('stf'),
@@ -177,15 +176,18 @@ export class Staff {
       created_by: input.actor,
       disabled_at: null,
     };
-    await this.db.transaction().execute(async (tx) => {
-      await insertStaff(tx, row);
+    const created = await this.db.transaction().execute(async (tx) => {
+      if (!(await insertStaff(tx, row))) return false;
       await this.audit.append(tx, {
         actor: input.actor,
         action: 'staff.created',
         target: row.id,
         details: { role },
       });
+      return true;
     });
+    if (!created)
+      throw new WardenError('conflict', 'A staff account with this email exists already', '/email');
     return { password, staff: this.view(row) };
   }
 

@@ -23,7 +23,12 @@ export const codeFor = (secret: string, stepsAhead = 0) =>
   generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 * stepsAhead });
 
 /** Creates an account with `role` through the admin API and returns its email and first password. */
-export async function createStaff(t: TestApp, role: string, email = `${role}.${Date.now()}@example.com`) {
+let made = 0;
+export async function createStaff(
+  t: TestApp,
+  role: string,
+  email = `${role}.${Date.now()}.${made++}@example.com`,
+) {
   const created = await t.post('/v1/staff', { email, name: `A ${role}`, role });
   if (created.statusCode !== 201) throw new Error(`staff create: ${created.statusCode} ${created.body}`);
   const body = created.json() as { password: string; staff: { id: string } };

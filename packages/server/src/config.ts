@@ -61,6 +61,10 @@ export const ConfigSchema = Type.Object(
     /** Review cases: the time to decide one (its SLA), and how long a contacted shopper has to answer. */
     caseSlaMinutes: Type.Integer({ minimum: 1, maximum: 43_200, default: 240 }),
     contactShopperHours: Type.Integer({ minimum: 1, maximum: 720, default: 48 }),
+    /** Webhooks: the first retry's wait (each next one four times longer), attempts, and timeout. */
+    webhookRetryBaseSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
+    webhookMaxAttempts: Type.Integer({ minimum: 1, maximum: 50, default: 8 }),
+    webhookTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 10_000 }),
     /** Console staff sessions: ended after this long unused, and this long after sign-in. */
     staffIdleMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 30 }),
     staffSessionHours: Type.Integer({ minimum: 1, maximum: 168, default: 12 }),
@@ -129,6 +133,9 @@ export const ENV_NAMES: Record<Exclude<keyof Config, FileOnlyKey>, string> = {
   hcaptchaVerifyUrl: 'WARDEN_HCAPTCHA_VERIFY_URL',
   caseSlaMinutes: 'WARDEN_CASE_SLA_MINUTES',
   contactShopperHours: 'WARDEN_CONTACT_SHOPPER_HOURS',
+  webhookRetryBaseSeconds: 'WARDEN_WEBHOOK_RETRY_BASE_SECONDS',
+  webhookMaxAttempts: 'WARDEN_WEBHOOK_MAX_ATTEMPTS',
+  webhookTimeoutMs: 'WARDEN_WEBHOOK_TIMEOUT_MS',
   staffIdleMinutes: 'WARDEN_STAFF_IDLE_MINUTES',
   staffSessionHours: 'WARDEN_STAFF_SESSION_HOURS',
   staffLockoutAttempts: 'WARDEN_STAFF_LOCKOUT_ATTEMPTS',

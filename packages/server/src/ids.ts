@@ -20,7 +20,10 @@ export type IdPrefix =
   | 'dtk'
   | 'stf'
   | 'case'
-  | 'note';
+  | 'note'
+  | 'whk'
+  | 'whd'
+  | 'whe';
 
 export interface IdGenerator {
   next(prefix: IdPrefix): string;

@@ -43,6 +43,7 @@ import { RateLimits } from './use-cases/rate-limits.js';
 import { Rules } from './use-cases/rules.js';
 import { SnapshotSchemas } from './use-cases/snapshot-schemas.js';
 import { Staff } from './use-cases/staff.js';
+import { Webhooks } from './use-cases/webhooks.js';
 import { MemoryVelocityStore } from './velocity/memory-store.js';
 import { RedisVelocityStore } from './velocity/redis-store.js';
 import { Velocity } from './velocity/velocity.js';
@@ -60,6 +61,7 @@ export interface Services {
   readonly apiKeys: ApiKeys;
   readonly staff: Staff;
   readonly cases: Cases;
+  readonly webhooks: Webhooks;
   /** Console sign-in attempts per IP address. */
   readonly signInLimit: WindowLimit;
   readonly ingestor: EventIngestor;
@@ -256,6 +258,20 @@ export async function createServices(
     });
     await rateLimits.refresh();
     rateLimits.startPolling(config.stateRefreshMs);
+    const webhooks = new Webhooks(
+      db,
+      keyring,
+      audit,
+      clock,
+      ids,
+      {
+        retryBaseMs: config.webhookRetryBaseSeconds * 1000,
+        maxAttempts: config.webhookMaxAttempts,
+        timeoutMs: config.webhookTimeoutMs,
+      },
+      onError,
+    );
+    webhooks.start(config.stateRefreshMs);
     const cases = new Cases(
       db,
       keyring,
@@ -265,6 +281,7 @@ export async function createServices(
       live,
       lists,
       ingestor,
+      webhooks,
       { slaMs: config.caseSlaMinutes * 60_000, contactShopperMs: config.contactShopperHours * 3_600_000 },
       onError,
     );
@@ -286,6 +303,7 @@ export async function createServices(
         lockoutMs: config.staffLockoutMinutes * 60_000,
       }),
       cases,
+      webhooks,
       signInLimit: new WindowLimit(limitStore, 'staff_sign_in', config.staffSignInRateLimit, onError),
       ingestor,
       queries: new Queries(db, keyring, rates, live.snapshots),
@@ -317,6 +335,7 @@ export async function createServices(
       masterKeyCreatedAt: master.createdAt,
       async close() {
         await cases.stop();
+        await webhooks.stop();
         await live.stop();
         await rateLimits.stop();
         await enrichment.stop();

@@ -195,6 +195,7 @@ describe.each(BACKENDS)('review cases on $name', (backend) => {
       s.live,
       s.lists,
       s.ingestor,
+      s.webhooks,
       { slaMs: 60_000, contactShopperMs: 50 },
       (e) => {
         throw e;

@@ -367,6 +367,42 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+  '0011_webhooks': {
+    async up(db: Kysely<unknown>) {
+      // Outgoing webhooks (use-cases/webhooks.ts): endpoints, and a delivery log that is also the
+      // queue (pending deliveries by their next attempt).
+      await runStatements(
+        db,
+        `
+        create table webhook_endpoints (
+          id text primary key,
+          url text not null,
+          secret text not null,
+          kinds text[] not null,
+          description text not null,
+          created_at timestamptz not null,
+          created_by text not null,
+          disabled_at timestamptz
+        );
+        create table webhook_deliveries (
+          id text primary key,
+          endpoint_id text not null references webhook_endpoints (id) on delete cascade,
+          kind text not null,
+          payload text not null,
+          status text not null,
+          attempts integer not null default 0,
+          next_attempt_at timestamptz not null,
+          last_status integer,
+          last_error text,
+          created_at timestamptz not null,
+          delivered_at timestamptz
+        );
+        create index webhook_deliveries_due on webhook_deliveries (next_attempt_at) where status = 'pending';
+        create index webhook_deliveries_endpoint on webhook_deliveries (endpoint_id, created_at desc, id desc)
+      `,
+      );
+    },
+  },
 };
 
 class CodeMigrationProvider implements MigrationProvider {

@@ -290,7 +290,38 @@ export interface CaseNotesTable {
   body: string | null;
 }
 
+export interface WebhookEndpointsTable {
+  id: string;
+  url: string;
+  /** The signing secret, encrypted (context webhook_endpoints.secret): Warden signs with it. */
+  secret: string;
+  /** Kinds delivered to this endpoint (see WEBHOOK_KINDS). */
+  kinds: string[];
+  description: string;
+  created_at: Date;
+  created_by: string;
+  disabled_at: Date | null;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  kind: string;
+  /** The body sent, JSON: ids and outcomes, never personal data. */
+  payload: string;
+  /** pending | delivered | failed */
+  status: string;
+  attempts: number;
+  next_attempt_at: Date;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: Date;
+  delivered_at: Date | null;
+}
+
 export interface Database {
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   cases: CasesTable;
   case_notes: CaseNotesTable;
   staff: StaffTable;

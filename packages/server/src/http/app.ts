@@ -23,6 +23,7 @@ import { readRoutes } from './routes/reads.js';
 import { ruleRoutes } from './routes/rules.js';
 import { staffRoutes } from './routes/staff.js';
 import { vatCheckRoutes } from './routes/vat-checks.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { registerValidation } from './validation.js';
 
@@ -107,6 +108,11 @@ export async function buildApp(services: Services, options: AppOptions): Promise
           description:
             'Review cases: the queue, claiming, comments, escalation, and accept / reject / contact shopper (docs/console.md)',
         },
+        {
+          name: 'webhooks',
+          description:
+            'Signed webhooks to your platform: endpoints, the delivery log, redelivery (docs/webhooks.md)',
+        },
         { name: 'admin', description: 'API keys and the audit log' },
         {
           name: 'staff',
@@ -160,6 +166,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
   await app.register(modelRoutes, { services });
   await app.register(deviceRoutes, { services });
   await app.register(caseRoutes, { services });
+  await app.register(webhookRoutes, { services });
   await app.register(staffRoutes, { services, secureCookies: services.config.secureCookies ?? tls !== null });
   if (services.config.demo ?? services.storage.mode === 'embedded') {
     // The demo page's publishable key comes from the master key: the same on every node and start.

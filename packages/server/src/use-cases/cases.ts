@@ -4,6 +4,7 @@ import type { Keyring } from '../crypto/keyring.js';
 import type { Database } from '../db/schema.js';
 import { WardenError } from '../errors.js';
 import type { Clock, IdGenerator } from '../ids.js';
+import { decodeKeysetCursor, encodeKeysetCursor } from '../keyset-cursor.js';
 import {
   type CaseFilter,
   type CaseNoteRow,
@@ -23,6 +24,7 @@ import type { EventIngestor } from './ingest-events.js';
 import type { Lists } from './lists.js';
 import type { LiveState } from './live-state.js';
 import { Poller } from './poller.js';
+import type { Webhooks } from './webhooks.js';
 
 export const CASE_STATUSES = ['open', 'claimed', 'waiting', 'closed'] as const;
 export type CaseStatus = (typeof CASE_STATUSES)[number];
@@ -102,6 +104,7 @@ export class Cases {
     private readonly live: LiveState,
     private readonly lists: Lists,
     private readonly ingestor: EventIngestor,
+    private readonly webhooks: Webhooks,
     private readonly settings: CasesSettings,
     onError: (error: unknown) => void,
   ) {
@@ -170,7 +173,16 @@ export class Cases {
         contact_deadline: null,
         closed_at: null,
       });
-      if (opened) await this.note(tx, id, 'system', 'opened', null);
+      if (!opened) return;
+      await this.note(tx, id, 'system', 'opened', null);
+      await this.webhooks.enqueue(tx, 'case.opened', {
+        case_id: id,
+        decision_id: d.id,
+        event_id: d.event_id,
+        user_id: d.user_id,
+        score: d.score,
+        matched_rules: d.matched_rules,
+      });
     });
   }
 
@@ -231,7 +243,7 @@ export class Cases {
     const { cursor, olderThanMinutes, ...rest } = filter;
     const rows = await listCases(this.db, {
       ...rest,
-      ...(cursor ? { after: parseCursor(cursor) } : {}),
+      ...(cursor ? { after: openedAfter(decodeKeysetCursor(cursor, 'case')) } : {}),
       ...(olderThanMinutes === undefined
         ? {}
         : { openedBefore: new Date(this.clock.now().getTime() - olderThanMinutes * 60_000) }),
@@ -239,10 +251,7 @@ export class Cases {
     const last = rows.at(-1);
     return {
       data: rows.map((row) => this.view(row)),
-      next_cursor:
-        rows.length === rest.limit && last
-          ? Buffer.from(`${new Date(last.opened_at).getTime()}:${last.id}`).toString('base64url')
-          : null,
+      next_cursor: rows.length === rest.limit && last ? encodeKeysetCursor(last.opened_at, last.id) : null,
     };
   }
 
@@ -326,6 +335,15 @@ export class Cases {
         { status: 'waiting', assignee: actor, contact_deadline: deadline, block_on_timeout: block },
         'contacted',
         input.note ?? null,
+        (tx, row) =>
+          this.webhooks.enqueue(tx, 'case.contact_shopper', {
+            case_id: row.id,
+            decision_id: row.decision_id,
+            event_id: row.event_id,
+            user_id: row.user_id,
+            contact_deadline: deadline.toISOString(),
+            actions: ['contact_user'],
+          }),
       );
     }
     return this.close(row, input.outcome, actor, block, input.note ?? null);
@@ -365,6 +383,16 @@ export class Cases {
           action: 'case.decided',
           target: row.id,
           details: { outcome, block, decision_id: row.decision_id },
+        });
+        await this.webhooks.enqueue(tx, 'case.decided', {
+          case_id: row.id,
+          decision_id: row.decision_id,
+          event_id: row.event_id,
+          user_id: row.user_id,
+          outcome,
+          // What the platform must do: a rejected transaction is cancelled and refunded.
+          actions: outcome === 'accept' ? [] : ['cancel', 'refund'],
+          blocked: outcome === 'accept' ? [] : block,
         });
         return changed;
       });
@@ -416,12 +444,14 @@ export class Cases {
     changes: Parameters<typeof updateCaseIf>[3],
     kind: string,
     body: string | null,
+    then?: (tx: Parameters<typeof insertCaseNote>[0], row: CaseRow) => Promise<void>,
   ): Promise<CaseView> {
     const changed = await this.db.transaction().execute(async (tx) => {
       const row = await updateCaseIf(tx, id, where, changes);
       if (!row) return undefined;
       await this.note(tx, id, actor, kind, body);
       await this.audit.append(tx, { actor, action: `case.${kind}`, target: id });
+      await then?.(tx, row);
       return row;
     });
     if (!changed)
@@ -437,13 +467,4 @@ export class Cases {
   }
 }
 
-function parseCursor(cursor: string): { openedAt: Date; id: string } {
-  const [ms, id] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
-  const at = Number(ms);
-  if (!id || !/^case_\w+$/.test(id) || !Number.isSafeInteger(at))
-    throw new WardenError(
-      'invalid_cursor',
-      'This cursor was not given out by Warden: start again without one',
-    );
-  return { openedAt: new Date(at), id };
-}
+const openedAfter = (c: { at: Date; id: string }) => ({ openedAt: c.at, id: c.id });

@@ -1,0 +1,117 @@
+import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { Executor } from '../db/executor.js';
+import type { WebhookDeliveriesTable, WebhookEndpointsTable } from '../db/schema.js';
+
+export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
+export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
+
+export async function insertWebhookEndpoint(
+  tx: Executor,
+  row: Insertable<WebhookEndpointsTable>,
+): Promise<void> {
+  await tx.insertInto('webhook_endpoints').values(row).execute();
+}
+
+export async function listWebhookEndpoints(db: Executor): Promise<WebhookEndpointRow[]> {
+  return db.selectFrom('webhook_endpoints').selectAll().orderBy('created_at').orderBy('id').execute();
+}
+
+export async function findWebhookEndpoint(db: Executor, id: string): Promise<WebhookEndpointRow | undefined> {
+  return db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function disableWebhookEndpoint(tx: Executor, id: string, at: Date): Promise<boolean> {
+  const result = await tx
+    .updateTable('webhook_endpoints')
+    .set({ disabled_at: at })
+    .where('id', '=', id)
+    .where('disabled_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Active endpoints that take `kind`. */
+export async function endpointsFor(db: Executor, kind: string): Promise<WebhookEndpointRow[]> {
+  return db
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where('disabled_at', 'is', null)
+    .where((eb) => eb(eb.val(kind), '=', eb.fn.any('kinds')))
+    .execute();
+}
+
+export async function insertDeliveries(
+  tx: Executor,
+  rows: Insertable<WebhookDeliveriesTable>[],
+): Promise<void> {
+  if (rows.length) await tx.insertInto('webhook_deliveries').values(rows).execute();
+}
+
+/** Pending deliveries whose time has come, oldest first. */
+export async function dueDeliveries(db: Executor, now: Date, limit: number): Promise<WebhookDeliveryRow[]> {
+  return db
+    .selectFrom('webhook_deliveries')
+    .selectAll()
+    .where('status', '=', 'pending')
+    .where('next_attempt_at', '<=', now)
+    .orderBy('next_attempt_at')
+    .limit(limit)
+    .execute();
+}
+
+/**
+ * Moves a pending delivery's next attempt forward, if it is still the attempt we read: the claim
+ * that keeps two nodes from sending the same delivery at once.
+ */
+export async function claimDelivery(
+  db: Executor,
+  id: string,
+  attempts: number,
+  until: Date,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('webhook_deliveries')
+    .set({ next_attempt_at: until })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .where('attempts', '=', attempts)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function updateDelivery(
+  db: Executor,
+  id: string,
+  changes: Updateable<WebhookDeliveriesTable>,
+): Promise<WebhookDeliveryRow | undefined> {
+  return db
+    .updateTable('webhook_deliveries')
+    .set(changes)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function findDelivery(db: Executor, id: string): Promise<WebhookDeliveryRow | undefined> {
+  return db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** An endpoint's deliveries, newest first, a page at a time. */
+export async function deliveriesOf(
+  db: Executor,
+  endpointId: string,
+  status: string | undefined,
+  before: { createdAt: Date; id: string } | undefined,
+  limit: number,
+): Promise<WebhookDeliveryRow[]> {
+  let query = db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', endpointId);
+  if (status) query = query.where('status', '=', status);
+  if (before)
+    query = query.where((eb) =>
+      eb.or([
+        eb('created_at', '<', before.createdAt),
+        eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)]),
+      ]),
+    );
+  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+}

@@ -1,0 +1,343 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Keyring } from '../crypto/keyring.js';
+import type { Executor } from '../db/executor.js';
+import type { Database } from '../db/schema.js';
+import { WardenError } from '../errors.js';
+import type { Clock, IdGenerator } from '../ids.js';
+import { decodeKeysetCursor, encodeKeysetCursor } from '../keyset-cursor.js';
+import {
+  claimDelivery,
+  deliveriesOf,
+  disableWebhookEndpoint,
+  dueDeliveries,
+  endpointsFor,
+  findDelivery,
+  findWebhookEndpoint,
+  insertDeliveries,
+  insertWebhookEndpoint,
+  listWebhookEndpoints,
+  updateDelivery,
+  type WebhookDeliveryRow,
+  type WebhookEndpointRow,
+} from '../repositories/webhooks.js';
+import type { AuditLog } from './audit.js';
+import { Poller } from './poller.js';
+
+/**
+ * What Warden tells the platform, and what the platform must do about it:
+ * - `case.opened`: a decision was sent to review;
+ * - `case.decided`: an analyst accepted or rejected it, or a contacted shopper did not answer; a
+ *   reject comes with `actions: ["cancel", "refund"]`;
+ * - `case.contact_shopper`: reach the user (`actions: ["contact_user"]`) before `contact_deadline`.
+ */
+export const WEBHOOK_KINDS = ['case.opened', 'case.decided', 'case.contact_shopper'] as const;
+export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
+
+export interface WebhookEndpointView {
+  id: string;
+  url: string;
+  kinds: WebhookKind[];
+  description: string;
+  created_at: string;
+  created_by: string;
+  disabled_at: string | null;
+}
+
+export interface WebhookDeliveryView {
+  id: string;
+  endpoint_id: string;
+  kind: string;
+  payload: unknown;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
+export interface WebhookSettings {
+  /** The first retry's wait; each next one waits four times longer, up to 12 hours. */
+  retryBaseMs: number;
+  /** Attempts before a delivery is marked failed (it can still be sent again by hand). */
+  maxAttempts: number;
+  timeoutMs: number;
+}
+
+const MAX_WAIT_MS = 12 * 3_600_000;
+const BATCH = 50;
+export const SIGNATURE_HEADER = 'warden-signature';
+
+/** The signature header's value: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`, as Stripe signs. */
+export function signWebhook(secret: string, body: string, atSeconds: number): string {
+  const mac = createHmac('sha256', secret).update(`${atSeconds}.${body}`).digest('hex');
+  return `t=${atSeconds},v1=${mac}`;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Outgoing webhooks. An event is written as one delivery per endpoint that takes its kind, in the
+ * same transaction as the change it reports, so nothing is announced that did not happen and
+ * nothing that happened goes unannounced. A poller on every node sends what is due (a conditional
+ * update claims each attempt), signs each attempt with the endpoint's secret and a fresh
+ * timestamp, and retries with backoff; the delivery table is the log the console shows, and a
+ * failed delivery can be sent again.
+ */
+export class Webhooks {
+  private readonly poller: Poller;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly keyring: Keyring,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    private readonly ids: IdGenerator,
+    private readonly settings: WebhookSettings,
+    onError: (error: unknown) => void,
+  ) {
+    this.poller = new Poller(() => this.pass(), onError);
+  }
+
+  start(intervalMs: number): void {
+    this.poller.start(intervalMs);
+  }
+
+  stop(): Promise<void> {
+    return this.poller.stop();
+  }
+
+  /** Sends what is due now: one pass. */
+  refresh(): Promise<void> {
+    return this.poller.refresh();
+  }
+
+  async create(input: {
+    url: string;
+    kinds: string[];
+    description?: string;
+    actor: string;
+  }): Promise<{ secret: string; endpoint: WebhookEndpointView }> {
+    let url: URL;
+    try {
+      url = new URL(input.url);
+    } catch {
+      throw new WardenError('invalid_field', 'The url must be an absolute URL', '/url');
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname)))
+      throw new WardenError(
+        'invalid_field',
+        'The url must be https (plain http only to localhost, for tests)',
+        '/url',
+      );
+    const kinds = [...new Set(input.kinds)];
+    const unknown = kinds.filter((k) => !(WEBHOOK_KINDS as readonly string[]).includes(k));
+    if (!kinds.length || unknown.length)
+      throw new WardenError(
+        'invalid_field',
+        `kinds must be a non-empty list of: ${WEBHOOK_KINDS.join(', ')}`,
+        '/kinds',
+      );
+    const secret = `whsec_${randomBytes(32).toString('base64url')}`;
+    const row = {
+      id: this.ids.next('whk'),
+      url: url.toString(),
+      secret: this.keyring.encrypt(secret, 'webhook_endpoints.secret'),
+      kinds,
+      description: input.description ?? '',
+      created_at: this.clock.now(),
+      created_by: input.actor,
+      disabled_at: null,
+    };
+    await this.db.transaction().execute(async (tx) => {
+      await insertWebhookEndpoint(tx, row);
+      await this.audit.append(tx, {
+        actor: input.actor,
+        action: 'webhook.created',
+        target: row.id,
+        details: { url: row.url, kinds },
+      });
+    });
+    return { secret, endpoint: endpointView(row) };
+  }
+
+  async list(): Promise<WebhookEndpointView[]> {
+    return (await listWebhookEndpoints(this.db)).map(endpointView);
+  }
+
+  async disable(id: string, actor: string): Promise<void> {
+    const done = await this.db.transaction().execute(async (tx) => {
+      const disabled = await disableWebhookEndpoint(tx, id, this.clock.now());
+      if (disabled) await this.audit.append(tx, { actor, action: 'webhook.disabled', target: id });
+      return disabled;
+    });
+    if (!done) throw new WardenError('not_found', `No active webhook endpoint ${id}`);
+  }
+
+  /** Queues `kind` for every endpoint that takes it, inside the caller's transaction. */
+  async enqueue(tx: Executor, kind: WebhookKind, data: Record<string, unknown>): Promise<void> {
+    const endpoints = await endpointsFor(tx, kind);
+    if (!endpoints.length) return;
+    const now = this.clock.now();
+    // One id for the event, the same at every endpoint and on every attempt: receivers dedupe on it.
+    const payload = JSON.stringify({
+      id: this.ids.next('whd'),
+      type: kind,
+      created_at: now.toISOString(),
+      data,
+    });
+    await insertDeliveries(
+      tx,
+      endpoints.map((e) => ({
+        id: this.ids.next('whd'),
+        endpoint_id: e.id,
+        kind,
+        payload,
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: now,
+        last_status: null,
+        last_error: null,
+        created_at: now,
+        delivered_at: null,
+      })),
+    );
+  }
+
+  async deliveries(
+    endpointId: string,
+    options: { status?: string; cursor?: string; limit: number },
+  ): Promise<{ data: WebhookDeliveryView[]; next_cursor: string | null }> {
+    if (!(await findWebhookEndpoint(this.db, endpointId)))
+      throw new WardenError('not_found', `No webhook endpoint ${endpointId}`);
+    const rows = await deliveriesOf(
+      this.db,
+      endpointId,
+      options.status,
+      options.cursor ? createdBefore(decodeKeysetCursor(options.cursor, 'whd')) : undefined,
+      options.limit,
+    );
+    const last = rows.at(-1);
+    return {
+      data: rows.map(deliveryView),
+      next_cursor:
+        rows.length === options.limit && last ? encodeKeysetCursor(last.created_at, last.id) : null,
+    };
+  }
+
+  /** Sends a delivery again, now, with a fresh schedule of retries: the console's "replay". */
+  async retry(id: string, actor: string): Promise<WebhookDeliveryView> {
+    const row = await findDelivery(this.db, id);
+    if (!row) throw new WardenError('not_found', `No webhook delivery ${id}`);
+    if (row.status === 'pending') throw new WardenError('conflict', `Delivery ${id} is still being tried`);
+    const updated = await this.db.transaction().execute(async (tx) => {
+      const changed = await updateDelivery(tx, id, {
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: this.clock.now(),
+        delivered_at: null,
+      });
+      await this.audit.append(tx, { actor, action: 'webhook.redelivered', target: id });
+      return changed;
+    });
+    if (!updated) throw new WardenError('not_found', `No webhook delivery ${id}`);
+    return deliveryView(updated);
+  }
+
+  private async pass(): Promise<void> {
+    for (;;) {
+      const due = await dueDeliveries(this.db, this.clock.now(), BATCH);
+      if (!due.length) return;
+      const endpoints = new Map((await listWebhookEndpoints(this.db)).map((e) => [e.id, e]));
+      await Promise.all(due.map((d) => this.attempt(d, endpoints.get(d.endpoint_id))));
+      if (due.length < BATCH) return;
+    }
+  }
+
+  private async attempt(
+    delivery: WebhookDeliveryRow,
+    endpoint: WebhookEndpointRow | undefined,
+  ): Promise<void> {
+    const now = this.clock.now().getTime();
+    // The claim: the next attempt moves past this one's timeout, unless another node moved it first.
+    if (
+      !(await claimDelivery(
+        this.db,
+        delivery.id,
+        delivery.attempts,
+        new Date(now + this.settings.timeoutMs + 60_000),
+      ))
+    )
+      return;
+    const attempts = delivery.attempts + 1;
+    let status: number | null = null;
+    let error: string | null = null;
+    if (!endpoint || endpoint.disabled_at) {
+      error = 'the endpoint is disabled';
+    } else {
+      try {
+        const secret = this.keyring.decrypt(endpoint.secret, 'webhook_endpoints.secret');
+        const response = await fetch(endpoint.url, {
+          method: 'POST',
+          redirect: 'manual',
+          signal: AbortSignal.timeout(this.settings.timeoutMs),
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'Warden-Webhooks/1',
+            [SIGNATURE_HEADER]: signWebhook(secret, delivery.payload, Math.floor(now / 1000)),
+          },
+          body: delivery.payload,
+        });
+        status = response.status;
+        await response.body?.cancel();
+        if (status < 200 || status >= 300) error = `HTTP ${status}`;
+      } catch (e) {
+        error = e instanceof Error ? (e.name === 'TimeoutError' ? 'timed out' : e.message) : String(e);
+      }
+    }
+    const delivered = error === null;
+    const gaveUp =
+      !delivered && (attempts >= this.settings.maxAttempts || !endpoint || endpoint.disabled_at !== null);
+    const wait = Math.min(MAX_WAIT_MS, this.settings.retryBaseMs * 4 ** (attempts - 1));
+    await updateDelivery(this.db, delivery.id, {
+      status: delivered ? 'delivered' : gaveUp ? 'failed' : 'pending',
+      attempts,
+      last_status: status,
+      last_error: error === null ? null : error.slice(0, 500),
+      next_attempt_at: new Date(this.clock.now().getTime() + (delivered || gaveUp ? 0 : wait)),
+      ...(delivered ? { delivered_at: this.clock.now() } : {}),
+    });
+  }
+}
+
+function endpointView(row: WebhookEndpointRow): WebhookEndpointView {
+  return {
+    id: row.id,
+    url: row.url,
+    kinds: row.kinds as WebhookKind[],
+    description: row.description,
+    created_at: new Date(row.created_at).toISOString(),
+    created_by: row.created_by,
+    disabled_at: row.disabled_at ? new Date(row.disabled_at).toISOString() : null,
+  };
+}
+
+function deliveryView(row: WebhookDeliveryRow): WebhookDeliveryView {
+  return {
+    id: row.id,
+    endpoint_id: row.endpoint_id,
+    kind: row.kind,
+    payload: JSON.parse(row.payload),
+    status: row.status as WebhookDeliveryView['status'],
+    attempts: row.attempts,
+    next_attempt_at: row.status === 'pending' ? new Date(row.next_attempt_at).toISOString() : null,
+    last_status: row.last_status,
+    last_error: row.last_error,
+    created_at: new Date(row.created_at).toISOString(),
+    delivered_at: row.delivered_at ? new Date(row.delivered_at).toISOString() : null,
+  };
+}
+
+const createdBefore = (c: { at: Date; id: string }) => ({ createdAt: c.at, id: c.id });

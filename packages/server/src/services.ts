@@ -43,6 +43,7 @@ import { RateLimits } from './use-cases/rate-limits.js';
 import { Rules } from './use-cases/rules.js';
 import { SnapshotSchemas } from './use-cases/snapshot-schemas.js';
 import { Staff } from './use-cases/staff.js';
+import { Stats } from './use-cases/stats.js';
 import { Webhooks } from './use-cases/webhooks.js';
 import { MemoryVelocityStore } from './velocity/memory-store.js';
 import { RedisVelocityStore } from './velocity/redis-store.js';
@@ -62,6 +63,7 @@ export interface Services {
   readonly staff: Staff;
   readonly cases: Cases;
   readonly webhooks: Webhooks;
+  readonly stats: Stats;
   /** Console sign-in attempts per IP address. */
   readonly signInLimit: WindowLimit;
   readonly ingestor: EventIngestor;
@@ -304,6 +306,7 @@ export async function createServices(
       }),
       cases,
       webhooks,
+      stats: new Stats(db, clock),
       signInLimit: new WindowLimit(limitStore, 'staff_sign_in', config.staffSignInRateLimit, onError),
       ingestor,
       queries: new Queries(db, keyring, rates, live.snapshots),

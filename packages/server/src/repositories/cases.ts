@@ -151,3 +151,18 @@ export async function casesPastContactDeadline(db: Executor, now: Date, limit: n
     .limit(limit)
     .execute();
 }
+
+/** The latest closed case's outcome per user, for the users given. */
+export async function outcomesOfUsers(db: Executor, userIds: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (userIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('cases')
+    .select(['user_id', 'outcome'])
+    .where('user_id', 'in', userIds)
+    .where('status', '=', 'closed')
+    .orderBy('closed_at')
+    .execute();
+  for (const row of rows) if (row.user_id && row.outcome) out.set(row.user_id, row.outcome);
+  return out;
+}

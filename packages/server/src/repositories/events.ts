@@ -87,6 +87,26 @@ export async function otherUsersOf(
   return counts;
 }
 
+/** For each entity hash, up to `perHash` users other than `userId` whose events mention it. */
+export async function usersSharing(
+  db: Executor,
+  hashes: string[],
+  userId: string,
+  perHash: number,
+): Promise<{ hash: string; user_id: string }[]> {
+  if (hashes.length === 0) return [];
+  const rows = await sql<{ hash: string; user_id: string }>`
+    select h.hash, sharing.user_id
+    from unnest(${sql.val(hashes)}::text[]) as h(hash)
+    cross join lateral (
+      select distinct e.user_id from events e
+      where e.entity_hashes @> array[h.hash] and e.user_id is not null and e.user_id <> ${userId}
+      limit ${perHash}
+    ) sharing
+  `.execute(db);
+  return rows.rows;
+}
+
 /** Types whose history the rules need read back: verifications (user state) and labels. */
 export const HISTORY_FACT_TYPES = [
   'verification.completed',

@@ -10,8 +10,15 @@ import type { Kysely } from 'kysely';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Database } from '../db/schema.js';
 import { WardenError } from '../errors.js';
+import { outcomesOfUsers } from '../repositories/cases.js';
 import { type DecisionRow, findDecision, recentDecisionsOfUser } from '../repositories/decisions.js';
-import { type EventRow, listEvents, otherUsersOf, userActivity } from '../repositories/events.js';
+import {
+  type EventRow,
+  listEvents,
+  otherUsersOf,
+  userActivity,
+  usersSharing,
+} from '../repositories/events.js';
 import { decisionView } from './ingest-events.js';
 import type { SnapshotSchemas } from './snapshot-schemas.js';
 
@@ -25,6 +32,31 @@ export interface StoredEvent {
 export const PROFILE_HISTORY = 5000;
 /** "Other users" of an entity are counted up to this many; more shows as this number plus one. */
 export const OTHER_USERS_CAP = 1000;
+/** Other users drawn per linked entity in a user's graph. */
+export const GRAPH_PER_ENTITY = 25;
+
+export interface UserGraph {
+  nodes: { id: string; kind: string; label: string; fraud: boolean | null; center: boolean }[];
+  edges: { from: string; to: string }[];
+}
+
+const GRAPH_KIND: Record<EntityKind, string> = {
+  email: 'email',
+  phone: 'phone',
+  ip: 'ip',
+  device: 'device',
+  card: 'card',
+  bank_account: 'account_number',
+  address: 'address',
+};
+
+/** What a graph node shows: a card by brand and last four, anything else by its value. */
+function entityLabel(kind: EntityKind, view: LinkedEntityView): string {
+  const d = view.details;
+  if (kind === 'card' && d)
+    return [d.brand, d.last4 ? `•••• ${d.last4}` : null].filter(Boolean).join(' ') || 'card';
+  return view.value;
+}
 
 export interface LinkedEntityView {
   value: string;
@@ -116,13 +148,8 @@ export class Queries {
     };
   }
 
-  /**
-   * A user as their events describe them. Nothing about users is stored apart from the event
-   * log: the profile, verification state and linked entities are folded from the user's most
-   * recent events (up to PROFILE_HISTORY of them; `history.complete` says whether that was all),
-   * and "other users" comes from the blind-index GIN over every event.
-   */
-  async user(id: string) {
+  /** The user's recent events folded into a profile, verification state and linked entities. */
+  private async folded(id: string) {
     const activity = await userActivity(this.db, id);
     if (!activity) throw new WardenError('not_found', `No user ${id}: Warden has seen no event of theirs`);
     const [rows, decisions] = await Promise.all([
@@ -167,6 +194,55 @@ export class Queries {
         }
       }
     }
+    return { activity, rows, decisions, profile, verification, entities };
+  }
+
+  /**
+   * The accounts linked to a user: the user, the devices, cards, emails, phones, IPs, addresses and
+   * bank accounts their events name, and the other users whose events name the same (up to
+   * GRAPH_PER_ENTITY each) — how rings show. A user is marked fraud or not by their latest closed
+   * review case (reject or no answer: fraud; accept: not), else unknown.
+   */
+  async userGraph(id: string): Promise<UserGraph> {
+    const { entities } = await this.folded(id);
+    const shared = await usersSharing(this.db, [...entities.keys()], id, GRAPH_PER_ENTITY);
+    const users = [id, ...new Set(shared.map((r) => r.user_id))];
+    const outcomes = await outcomesOfUsers(this.db, users);
+    const fraudOf = (user: string) => {
+      const outcome = outcomes.get(user);
+      return outcome === undefined ? null : outcome !== 'accept';
+    };
+    const nodes: UserGraph['nodes'] = users.map((user) => ({
+      id: `user:${user}`,
+      kind: 'user',
+      label: user,
+      fraud: fraudOf(user),
+      center: user === id,
+    }));
+    const edges: UserGraph['edges'] = [];
+    for (const { kind, hash, view } of entities.values()) {
+      const node = `${kind}:${hash.slice(0, 16)}`;
+      nodes.push({
+        id: node,
+        kind: GRAPH_KIND[kind],
+        label: entityLabel(kind, view),
+        fraud: null,
+        center: false,
+      });
+      edges.push({ from: `user:${id}`, to: node });
+      for (const row of shared) if (row.hash === hash) edges.push({ from: node, to: `user:${row.user_id}` });
+    }
+    return { nodes, edges };
+  }
+
+  /**
+   * A user as their events describe them. Nothing about users is stored apart from the event
+   * log: the profile, verification state and linked entities are folded from the user's most
+   * recent events (up to PROFILE_HISTORY of them; `history.complete` says whether that was all),
+   * and "other users" comes from the blind-index GIN over every event.
+   */
+  async user(id: string) {
+    const { activity, rows, decisions, profile, verification, entities } = await this.folded(id);
     const others = await otherUsersOf(this.db, [...entities.keys()], id, OTHER_USERS_CAP);
     const linked: Record<EntityKind, LinkedEntityView[]> = {
       email: [],

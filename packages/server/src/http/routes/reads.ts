@@ -117,4 +117,83 @@ export const readRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
     },
     async (request) => services.queries.user(request.params.id),
   );
+
+  app.get(
+    '/v1/users/:id/graph',
+    {
+      config: { scope: 'users:read' },
+      schema: {
+        tags: ['users'],
+        summary:
+          'The accounts linked to a user through shared devices, cards, emails, phones, IPs and addresses',
+        description:
+          'Nodes are the user, the things their events name, and up to 25 other users per thing; a ' +
+          'user is marked fraud by their latest closed review case (reject or no answer), not fraud ' +
+          '(accept), or null.',
+        params: Type.Object({ id: Id }),
+        response: {
+          200: Type.Object({
+            nodes: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                kind: Type.String(),
+                label: Type.String(),
+                fraud: Type.Union([Type.Boolean(), Type.Null()]),
+                center: Type.Boolean(),
+              }),
+            ),
+            edges: Type.Array(Type.Object({ from: Type.String(), to: Type.String() })),
+          }),
+          ...errors,
+        },
+        security: [{ bearer: [] }],
+      },
+    },
+    async (request) => services.queries.userGraph(request.params.id),
+  );
+
+  app.get(
+    '/v1/stats',
+    {
+      config: { scope: 'decisions:read' },
+      schema: {
+        tags: ['decisions'],
+        summary: 'Dashboard figures: decisions and actions per day, known frauds, scores, the review queue',
+        querystring: Type.Object(
+          { days: Type.Integer({ minimum: 1, maximum: 366, default: 30 }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            days: Type.Array(
+              Type.Object({
+                day: Type.String(),
+                decisions: Type.Integer(),
+                allow: Type.Integer(),
+                challenge: Type.Integer(),
+                review: Type.Integer(),
+                block: Type.Integer(),
+                frauds: Type.Integer({
+                  description: 'Chargebacks and fraud alerts, and review cases closed as fraud, that day',
+                }),
+              }),
+            ),
+            scores: Type.Array(
+              Type.Object({ from: Type.Integer(), to: Type.Integer(), count: Type.Integer() }),
+            ),
+            queue: Type.Object({
+              open: Type.Integer(),
+              claimed: Type.Integer(),
+              waiting: Type.Integer(),
+              overdue: Type.Integer(),
+            }),
+          }),
+          ...errors,
+          422: ErrorBody,
+        },
+        security: [{ bearer: [] }],
+      },
+    },
+    async (request) => services.stats.overview(request.query.days),
+  );
 };

@@ -1,6 +1,12 @@
 import type { PaymentMethod } from '@warden/contracts';
 import type { NormalisedEvent } from './normalise.js';
-import { addressKey } from './normalise.js';
+import {
+  addressKey,
+  normaliseAccountNumber,
+  normaliseEmail,
+  normaliseIp,
+  normalisePhone,
+} from './normalise.js';
 
 export const ENTITY_KINDS = ['email', 'phone', 'ip', 'device', 'card', 'bank_account', 'address'] as const;
 export type EntityKind = (typeof ENTITY_KINDS)[number];
@@ -29,6 +35,27 @@ export function cardKey(pm: PaymentMethod): string | undefined {
     pm.token ??
     (pm.bin && pm.last4 ? `${pm.bin}|${pm.last4}|${pm.exp_month ?? ''}/${pm.exp_year ?? ''}` : undefined)
   );
+}
+
+/**
+ * An identifier someone typed (into the console's search) as extractEntities would have held it,
+ * so its keyed hash finds the events; null when it cannot be one of that kind.
+ */
+export function entityValue(kind: Exclude<EntityKind, 'address'>, raw: string): string | null {
+  const value = raw.trim();
+  if (!value) return null;
+  switch (kind) {
+    case 'email':
+      return value.includes('@') ? normaliseEmail(value) : null;
+    case 'phone':
+      return normalisePhone(value) || null;
+    case 'ip':
+      return normaliseIp(value);
+    case 'bank_account':
+      return normaliseAccountNumber(value);
+    default:
+      return value;
+  }
 }
 
 /** The entities an event mentions, each once. */
@@ -60,7 +87,7 @@ export function extractEntities(n: NormalisedEvent): EntityRef[] {
   }
   const account = pm?.iban ?? pm?.account_number;
   if (account) {
-    const normalised = account.replace(/[\s-]/g, '').toUpperCase();
+    const normalised = normaliseAccountNumber(account);
     out.push({
       kind: 'bank_account',
       value: normalised,

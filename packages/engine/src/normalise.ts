@@ -130,11 +130,16 @@ export function upperCode(value: string | null | undefined): string | undefined 
   return value ? value.toUpperCase() : undefined;
 }
 
-/** The event's bank account (IBAN, else account number) without spaces or dashes, upper case. */
+/** An IBAN or account number without spaces or dashes, upper case. */
+export function normaliseAccountNumber(raw: string): string {
+  return raw.replace(/[\s-]/g, '').toUpperCase();
+}
+
+/** The event's bank account (IBAN, else account number), normalised. */
 export function accountNumberOf(n: NormalisedEvent): string | undefined {
   const pm = n.event.payment_method;
   const raw = pm?.iban ?? pm?.account_number;
-  return raw ? raw.replace(/[\s-]/g, '').toUpperCase() : undefined;
+  return raw ? normaliseAccountNumber(raw) : undefined;
 }
 
 /** The network an address is in: its /24 for IPv4, its /64 for IPv6 (e.g. `203.0.113.0/24`). */

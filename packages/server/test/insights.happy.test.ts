@@ -76,6 +76,20 @@ describe('link graph and dashboard figures', () => {
     expect((await t.get('/v1/users/ring_b/graph', reader)).statusCode).toBe(403);
   });
 
+  it('finds users by what their events named, normalised as events are', async () => {
+    const byEmail = (await t.get('/v1/users?email=%20RING_A@Example.COM')).json() as { data: { id: string }[] };
+    expect(byEmail.data.map((u) => u.id)).toEqual(['ring_a']);
+    const byDevice = (await t.get('/v1/users?device=dev_shared')).json() as { data: { id: string; events: number }[] };
+    expect(byDevice.data.map((u) => u.id).sort()).toEqual(['ring_a', 'ring_b', 'ring_c']);
+    expect((await t.get('/v1/users?card=fp_loner')).json().data).toMatchObject([{ id: 'loner', events: 1 }]);
+    expect((await t.get('/v1/users?ip=198.51.100.99')).json().data).toMatchObject([{ id: 'loner' }]);
+    expect((await t.get('/v1/users?email=nobody@example.com')).json().data).toEqual([]);
+    expect((await t.get('/v1/users?email=not-an-email')).statusCode).toBe(422);
+    expect((await t.get('/v1/users?ip=999.1.1.1')).statusCode).toBe(422);
+    expect((await t.get('/v1/users?email=a@b.co&device=x')).statusCode).toBe(422);
+    expect((await t.get('/v1/users')).statusCode).toBe(422);
+  });
+
   it("counts today's decisions by action, the known frauds and the queue", async () => {
     await t.post('/v1/events', {
       id: eventId('dsp'),

@@ -87,6 +87,20 @@ export async function otherUsersOf(
   return counts;
 }
 
+/** Users whose events mention the entity `hash`, the most recently active first. */
+export async function usersMentioning(
+  db: Executor,
+  hash: string,
+  limit: number,
+): Promise<{ user_id: string; first_seen: Date; last_seen: Date; events: number }[]> {
+  const rows = await sql<{ user_id: string; first_seen: Date; last_seen: Date; events: number }>`
+    select user_id, min(occurred_at) as first_seen, max(occurred_at) as last_seen, count(*)::int as events
+    from events where entity_hashes @> array[${hash}] and user_id is not null
+    group by user_id order by max(occurred_at) desc limit ${limit}
+  `.execute(db);
+  return rows.rows;
+}
+
 /** For each entity hash, up to `perHash` users other than `userId` whose events mention it. */
 export async function usersSharing(
   db: Executor,

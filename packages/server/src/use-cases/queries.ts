@@ -1,6 +1,7 @@
 import type { Decision, Event } from '@warden/contracts';
 import {
   type EntityKind,
+  entityValue,
   extractEntities,
   type FeatureSnapshot,
   normaliseEvent,
@@ -17,6 +18,7 @@ import {
   listEvents,
   otherUsersOf,
   userActivity,
+  usersMentioning,
   usersSharing,
 } from '../repositories/events.js';
 import { decisionView } from './ingest-events.js';
@@ -195,6 +197,25 @@ export class Queries {
       }
     }
     return { activity, rows, decisions, profile, verification, entities };
+  }
+
+  /**
+   * Users by something their events named: an email, phone, IP, device id, card fingerprint or
+   * bank account, normalised as events are, found through its keyed hash (Warden keeps no
+   * plaintext index of them).
+   */
+  async usersBy(kind: Exclude<EntityKind, 'address'>, raw: string, limit: number) {
+    const value = entityValue(kind, raw);
+    if (value === null) throw new WardenError('invalid_field', `That is not a valid ${kind}`, `/${kind}`);
+    const rows = await usersMentioning(this.db, this.keyring.blindIndex(kind, value), limit);
+    return {
+      data: rows.map((r) => ({
+        id: r.user_id,
+        first_seen: new Date(r.first_seen).toISOString(),
+        last_seen: new Date(r.last_seen).toISOString(),
+        events: r.events,
+      })),
+    };
   }
 
   /**

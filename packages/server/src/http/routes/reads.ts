@@ -1,7 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { Decision, ErrorBody } from '@warden/contracts';
+import { WardenError } from '../../errors.js';
 import type { Services } from '../../services.js';
+
+type SearchKind = 'email' | 'phone' | 'ip' | 'device' | 'card' | 'bank_account';
 
 const Id = Type.String({ minLength: 1, maxLength: 128 });
 const errors = { 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
@@ -116,6 +119,61 @@ export const readRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
       },
     },
     async (request) => services.queries.user(request.params.id),
+  );
+
+  app.get(
+    '/v1/users',
+    {
+      config: { scope: 'users:read' },
+      schema: {
+        tags: ['users'],
+        summary: 'Find users by an email, phone, IP, device id, card fingerprint or bank account',
+        description:
+          'Exactly one of the parameters. The value is normalised as events are (an email lower-cased, ' +
+          'a phone in E.164, …) and looked up by its keyed hash. The most recently active first.',
+        querystring: Type.Object(
+          {
+            email: Type.Optional(Type.String({ minLength: 3, maxLength: 320 })),
+            phone: Type.Optional(Type.String({ minLength: 3, maxLength: 40 })),
+            ip: Type.Optional(Type.String({ minLength: 2, maxLength: 64 })),
+            device: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+            card: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 255, description: 'Card fingerprint' }),
+            ),
+            bank_account: Type.Optional(Type.String({ minLength: 4, maxLength: 64 })),
+            limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            data: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                first_seen: Type.String(),
+                last_seen: Type.String(),
+                events: Type.Integer({ description: 'Events of this user that name the value' }),
+              }),
+            ),
+          }),
+          ...errors,
+          422: ErrorBody,
+        },
+        security: [{ bearer: [] }],
+      },
+    },
+    async (request) => {
+      const { limit, ...given } = request.query;
+      const entries = Object.entries(given).filter(([, v]) => v !== undefined) as [string, string][];
+      const [only] = entries;
+      if (entries.length !== 1 || !only)
+        throw new WardenError(
+          'validation_failed',
+          'Give exactly one of email, phone, ip, device, card, bank_account',
+        );
+      const [param, value] = only;
+      return services.queries.usersBy(param as SearchKind, value, limit);
+    },
   );
 
   app.get(

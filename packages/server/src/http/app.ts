@@ -10,6 +10,7 @@ import { registerAuth } from './auth.js';
 import { registerErrorHandling } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { caseRoutes } from './routes/cases.js';
+import { consoleRoutes } from './routes/console.js';
 import { counterRoutes } from './routes/counters.js';
 import { demoRoutes } from './routes/demo.js';
 import { deviceRoutes } from './routes/device.js';
@@ -177,7 +178,7 @@ export async function buildApp(services: Services, options: AppOptions): Promise
     );
     if (enabled) await app.register(demoRoutes, { services, publishableKey });
   }
-  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs'));
+  await app.register(consoleRoutes);
   return {
     app,
     startDraining: () => {

@@ -1,0 +1,350 @@
+/**
+ * Warden's API as the console uses it: the wire types and one function per request. The session
+ * is the HTTP-only cookie the browser sends by itself; the CSRF token that must go with every
+ * change lives in this module's memory only, so nothing a script could steal is ever stored.
+ */
+
+export type Role = 'viewer' | 'analyst' | 'risk_manager' | 'admin';
+export type Action = 'allow' | 'challenge' | 'review' | 'block';
+export type CaseStatus = 'open' | 'claimed' | 'waiting' | 'closed';
+export type Outcome = 'accept' | 'reject' | 'contact_shopper';
+export const BLOCKABLE = ['email', 'ip', 'card', 'device', 'account_number', 'user'] as const;
+export type Blockable = (typeof BLOCKABLE)[number];
+/** The event types Warden decides on, so the only ones a case can come from. */
+export const DECISION_EVENT_TYPES = [
+  'account.created',
+  'account.updated',
+  'login.succeeded',
+  'login.failed',
+  'payment.attempted',
+  'order.created',
+  'payout.requested',
+] as const;
+
+export interface Staff {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+}
+
+export interface Session {
+  staff: Staff;
+  scopes: string[];
+  csrf_token: string;
+}
+
+export type SignInStep =
+  | { stage: 'totp' }
+  | { stage: 'totp_enrollment'; secret: string; otpauth_uri: string };
+
+export interface Case {
+  id: string;
+  decision_id: string;
+  event_id: string;
+  event_type: string;
+  user_id: string | null;
+  score: number | null;
+  /** Minor units of the installation's reference currency. */
+  amount_ref: number | null;
+  country: string | null;
+  matched_rules: string[];
+  status: CaseStatus;
+  /** `staff:<id>`, `api_key:<id>` or null. */
+  assignee: string | null;
+  escalated: boolean;
+  outcome: string | null;
+  opened_at: string;
+  due_at: string;
+  overdue: boolean;
+  contact_deadline: string | null;
+  closed_at: string | null;
+}
+
+export interface CaseNote {
+  at: string;
+  author: string;
+  kind: string;
+  body: string | null;
+}
+
+export interface Reason {
+  kind: 'rule' | 'feature' | 'policy';
+  code: string;
+  description: string;
+  contribution?: number;
+  rule_id?: string;
+  action?: string;
+  mode?: 'active' | 'shadow';
+}
+
+export interface Decision {
+  decision_id: string;
+  event_id: string;
+  action: Action;
+  challenge: string | null;
+  score: number | null;
+  risk_level: 'not_assessed' | 'normal' | 'elevated' | 'highest';
+  reasons: Reason[];
+  tags: string[];
+  ruleset_version: number | null;
+  model_version: string | null;
+  created_at: string;
+}
+
+export type FeatureValue = string | number | boolean;
+
+export interface LinkedValue {
+  value: string;
+  first_seen: string;
+  last_seen: string;
+  event_count: number;
+  /** Other users seen with the same value. */
+  other_users: number;
+}
+
+export interface UserProfile {
+  id: string;
+  risk: { score: number; model_version: string; as_of: string; decision_id: string } | null;
+  first_seen: string;
+  last_seen: string;
+  event_count: number;
+  /** `complete` is false when the profile was built from the newest events only. */
+  history: { events_read: number; complete: boolean };
+  profile: Record<string, unknown>;
+  verification: Record<string, unknown>;
+  linked: Record<
+    'emails' | 'phones' | 'ips' | 'devices' | 'cards' | 'bank_accounts' | 'addresses',
+    LinkedValue[]
+  >;
+  recent_events: {
+    id: string;
+    type: string;
+    occurred_at: string;
+    amount: number | null;
+    currency: string | null;
+    decision_id: string | null;
+  }[];
+  recent_decisions: Decision[];
+}
+
+export type NodeKind = 'user' | 'device' | 'card' | 'email' | 'phone' | 'ip' | 'address' | 'account_number';
+
+export interface LinkGraph {
+  nodes: { id: string; kind: NodeKind; label: string; fraud: boolean | null; center: boolean }[];
+  edges: { from: string; to: string }[];
+}
+
+export interface Stats {
+  days: {
+    day: string;
+    decisions: number;
+    allow: number;
+    challenge: number;
+    review: number;
+    block: number;
+    frauds: number;
+  }[];
+  scores: { from: number; to: number; count: number }[];
+  queue: { open: number; claimed: number; waiting: number; overdue: number };
+}
+
+export interface List {
+  name: string;
+  kind: string;
+  type: 'allow' | 'block';
+  description: string | null;
+  entries: number;
+  created_at: string;
+  created_by: string;
+}
+
+export interface ListEntry {
+  value: string;
+  reason: string | null;
+  source: 'manual' | 'review' | 'chargeback' | 'import';
+  added_by: string;
+  added_at: string;
+  expires_at: string | null;
+}
+
+export interface AuditRecord {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  details: Record<string, unknown>;
+}
+
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  kinds: string[];
+  description: string | null;
+  created_at: string;
+  created_by: string;
+  disabled_at: string | null;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  endpoint_id: string;
+  kind: string;
+  payload: unknown;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
+export interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}
+
+export interface CaseFilters {
+  min_score?: number | undefined;
+  event_type?: string | undefined;
+  assignee?: 'me' | 'none' | undefined;
+  escalated?: boolean | undefined;
+  country?: string | undefined;
+}
+
+/** An error answer: `message` is Warden's own `error.message`, meant for people. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrfToken: string | null = null;
+const enc = encodeURIComponent;
+
+type Query = Record<string, string | number | boolean | null | undefined>;
+
+function withQuery(path: string, query: Query): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  const response = await fetch(path, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (response.status === 204) return undefined as T;
+  const payload = (await response.json().catch(() => null)) as
+    | (T & { error?: { code?: string; message?: string } })
+    | null;
+  if (!response.ok) {
+    throw new ApiError(
+      response.status,
+      payload?.error?.code ?? 'http_error',
+      payload?.error?.message ?? `Warden answered ${response.status}`,
+    );
+  }
+  return payload as T;
+}
+
+/** For the routes an older Warden does not have: null when the route is not there. */
+async function optional<T>(request: Promise<T>): Promise<T | null> {
+  try {
+    return await request;
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'route_not_found') return null;
+    throw error;
+  }
+}
+
+function remember(session: Session): Session {
+  csrfToken = session.csrf_token;
+  return session;
+}
+
+/** Mirrors the API's rule: admin may do everything, and a write scope implies its read scope. */
+export function hasScope(session: Session, scope: string): boolean {
+  const write = scope.endsWith(':read') ? scope.replace(/:read$/, ':write') : null;
+  return (
+    session.scopes.includes('admin') ||
+    session.scopes.includes(scope) ||
+    (write !== null && session.scopes.includes(write))
+  );
+}
+
+export const api = {
+  /** The current session, or null when signed out (the cookie is gone, expired or ended). */
+  async session(): Promise<Session | null> {
+    try {
+      return remember(await call<Session>('GET', '/v1/staff/session'));
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return null;
+      throw error;
+    }
+  },
+  signIn: (email: string, password: string) =>
+    call<SignInStep>('POST', '/v1/staff/sessions', { email, password }),
+  async confirmCode(code: string): Promise<Session> {
+    return remember(await call<Session>('POST', '/v1/staff/sessions/totp', { code }));
+  },
+  async signOut(): Promise<void> {
+    await call<void>('DELETE', '/v1/staff/session');
+    csrfToken = null;
+  },
+
+  cases: (filters: CaseFilters, cursor: string | null) =>
+    call<Page<Case>>('GET', withQuery('/v1/cases', { ...filters, cursor, limit: 50 })),
+  case: (id: string) => call<{ case: Case; notes: CaseNote[] }>('GET', `/v1/cases/${enc(id)}`),
+  claim: (id: string) => call<Case>('POST', `/v1/cases/${enc(id)}/claim`),
+  release: (id: string) => call<Case>('POST', `/v1/cases/${enc(id)}/release`),
+  comment: (id: string, text: string) => call<CaseNote>('POST', `/v1/cases/${enc(id)}/comments`, { text }),
+  escalate: (id: string, reason: string) =>
+    call<Case>('POST', `/v1/cases/${enc(id)}/escalate`, reason ? { reason } : {}),
+  decide: (id: string, decision: { outcome: Outcome; block: Blockable[]; note: string }) =>
+    call<Case>('POST', `/v1/cases/${enc(id)}/decision`, {
+      outcome: decision.outcome,
+      ...(decision.block.length > 0 ? { block: decision.block } : {}),
+      ...(decision.note ? { note: decision.note } : {}),
+    }),
+
+  decision: (id: string) => call<Decision>('GET', `/v1/decisions/${enc(id)}`),
+  features: (id: string) =>
+    call<{ features: Record<string, FeatureValue> }>('GET', `/v1/decisions/${enc(id)}/features`),
+  user: (id: string) => call<UserProfile>('GET', `/v1/users/${enc(id)}`),
+  userGraph: (id: string) => optional(call<LinkGraph>('GET', `/v1/users/${enc(id)}/graph`)),
+  stats: (days: number) => optional(call<Stats>('GET', withQuery('/v1/stats', { days }))),
+
+  /** The draft's rules: names for the rule ids cases carry (ids are stable across versions). */
+  rules: () => call<{ data: { id: string; name: string }[] }>('GET', '/v1/rules'),
+
+  lists: () => call<{ data: List[] }>('GET', '/v1/lists'),
+  listEntries: (name: string, cursor: string | null) =>
+    call<Page<ListEntry>>('GET', withQuery(`/v1/lists/${enc(name)}/entries`, { cursor, limit: 100 })),
+
+  auditLog: (after: number, limit: number) =>
+    call<{ data: AuditRecord[] }>('GET', withQuery('/v1/audit-log', { after, limit })),
+
+  webhooks: () => call<{ data: WebhookEndpoint[] }>('GET', '/v1/webhooks'),
+  deliveries: (endpointId: string, cursor: string | null) =>
+    call<Page<WebhookDelivery>>(
+      'GET',
+      withQuery(`/v1/webhooks/${enc(endpointId)}/deliveries`, { cursor, limit: 50 }),
+    ),
+  retryDelivery: (id: string) => call<WebhookDelivery>('POST', `/v1/webhook-deliveries/${enc(id)}/retry`),
+};

@@ -1,0 +1,83 @@
+import { Alert, Anchor, Badge, NavLink, Table, Text } from '@mantine/core';
+import { createLink } from '@tanstack/react-router';
+import type { ComponentPropsWithRef, ReactNode } from 'react';
+import { type Action, ApiError } from './api.js';
+
+/** An API error as Warden words it (`error.message`), with its code for a bug report. */
+export function ErrorNote({ error, title = 'Warden refused this' }: { error: unknown; title?: string }) {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = error instanceof ApiError ? `${error.status} ${error.code}` : null;
+  return (
+    <Alert color="red" title={title} role="alert" my="sm">
+      {message}
+      {code && (
+        <Text size="xs" c="dimmed" mt={4}>
+          {code}
+        </Text>
+      )}
+    </Alert>
+  );
+}
+
+/** For the routes a Warden may not serve yet (the stats and the link graph). */
+export function NotAvailable({ what }: { what: string }) {
+  return (
+    <Alert color="gray" title="Not available">
+      This Warden does not provide {what} yet.
+    </Alert>
+  );
+}
+
+const ACTION_COLORS: Record<Action, string> = {
+  allow: 'green',
+  challenge: 'yellow',
+  review: 'orange',
+  block: 'red',
+};
+
+export function ActionBadge({ action }: { action: Action }) {
+  return <Badge color={ACTION_COLORS[action]}>{action}</Badge>;
+}
+
+/** Dates as the analyst's browser writes them. */
+export const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : '—');
+
+/** Amounts are minor units of the installation's reference currency. */
+export const money = (minor: number | null) => (minor === null ? '—' : (minor / 100).toFixed(2));
+
+/** A two-column table of an object's fields (profile, verification, …). */
+export function KeyValues({ values }: { values: Record<string, unknown> }) {
+  const entries = Object.entries(values);
+  if (entries.length === 0) return <Text c="dimmed">None</Text>;
+  return (
+    <Table withRowBorders={false} verticalSpacing={2}>
+      <Table.Tbody>
+        {entries.map(([key, value]) => (
+          <Table.Tr key={key}>
+            <Table.Td c="dimmed" w="40%">
+              {key}
+            </Table.Td>
+            <Table.Td>{typeof value === 'object' ? JSON.stringify(value) : String(value)}</Table.Td>
+          </Table.Tr>
+        ))}
+      </Table.Tbody>
+    </Table>
+  );
+}
+
+/** Section headings that say what a page or card is about. */
+export function Heading({ children }: { children: ReactNode }) {
+  return (
+    <Text fw={600} size="lg" mb="xs">
+      {children}
+    </Text>
+  );
+}
+
+// Mantine's anchor and nav link, routed: typed `to` and `params`, the router's active state.
+export const RouterAnchor = createLink((props: ComponentPropsWithRef<'a'>) => <Anchor {...props} />);
+export const RouterNavLink = createLink(
+  (props: Omit<ComponentPropsWithRef<'a'>, 'onChange'> & { label: ReactNode; active?: boolean }) => (
+    <NavLink {...props} />
+  ),
+);

@@ -1,0 +1,383 @@
+import {
+  Accordion,
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Checkbox,
+  Grid,
+  Group,
+  Loader,
+  Stack,
+  Table,
+  Text,
+  Textarea,
+  Timeline,
+  Title,
+} from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useParams } from '@tanstack/react-router';
+import { lazy, Suspense, useState } from 'react';
+import {
+  api,
+  BLOCKABLE,
+  type Blockable,
+  type Case,
+  type CaseNote,
+  type FeatureValue,
+  hasScope,
+  type UserProfile,
+} from '../api.js';
+import { ActionBadge, ErrorNote, Heading, KeyValues, money, when } from '../components.js';
+import { useSession } from '../session.js';
+
+// cytoscape is the biggest dependency and only this card uses it: loaded with the first case.
+const LinkGraphView = lazy(() => import('./link-graph.js').then((m) => ({ default: m.LinkGraphView })));
+
+/** One case: what was decided and why, who the user is, the history, and the analyst's actions. */
+export function CasePage() {
+  const { caseId } = useParams({ from: '/cases/$caseId' });
+  const found = useQuery({ queryKey: ['case', caseId], queryFn: () => api.case(caseId) });
+  if (found.error) return <ErrorNote error={found.error} />;
+  if (!found.data) return <Loader />;
+  const { case: c, notes } = found.data;
+  return (
+    <Stack>
+      <Group gap="sm">
+        <Title order={3}>{c.id}</Title>
+        <Badge data-testid="case-status" size="lg" color={c.status === 'closed' ? 'gray' : 'blue'}>
+          {c.status}
+          {c.outcome ? `: ${c.outcome}` : ''}
+        </Badge>
+        {c.escalated && <Badge color="grape">escalated</Badge>}
+        {c.overdue && <Badge color="red">overdue</Badge>}
+      </Group>
+      <Text c="dimmed" size="sm">
+        {c.event_type} {c.event_id} · amount {money(c.amount_ref)} · country {c.country ?? '—'} · opened{' '}
+        {when(c.opened_at)} · SLA due {when(c.due_at)} · assignee {c.assignee ?? 'nobody'}
+        {c.contact_deadline ? ` · shopper must answer by ${when(c.contact_deadline)}` : ''}
+      </Text>
+      <CaseActions c={c} />
+      <Grid>
+        <Grid.Col span={{ base: 12, lg: 6 }}>
+          <Stack>
+            <DecisionCard decisionId={c.decision_id} />
+            <FeaturesCard decisionId={c.decision_id} />
+          </Stack>
+        </Grid.Col>
+        <Grid.Col span={{ base: 12, lg: 6 }}>
+          <Stack>
+            <NotesCard caseId={c.id} notes={notes} />
+            {c.user_id && <UserCard userId={c.user_id} />}
+          </Stack>
+        </Grid.Col>
+      </Grid>
+      {c.user_id && (
+        <Card withBorder>
+          <Heading>Link graph</Heading>
+          <Suspense fallback={<Loader />}>
+            <LinkGraphView userId={c.user_id} />
+          </Suspense>
+        </Card>
+      )}
+    </Stack>
+  );
+}
+
+/**
+ * Runs one case action. A decision reaches beyond the case (the queue, the block lists, the
+ * user's fraud label in the graph), so afterwards everything shown is read again.
+ */
+function useCaseAction() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (run: () => Promise<unknown>) => run(),
+    onSuccess: () => queryClient.invalidateQueries({ predicate: (query) => query.queryKey[0] !== 'session' }),
+  });
+}
+
+function CaseActions({ c }: { c: Case }) {
+  const session = useSession();
+  const act = useCaseAction();
+  const [block, setBlock] = useState<Blockable[]>([]);
+  const [note, setNote] = useState('');
+  const me = `staff:${session.staff.id}`;
+  const heldByOther = c.assignee !== null && c.assignee !== me && c.status === 'claimed';
+  // The API enforces all of this; the page says why before the analyst tries.
+  const refusal = !hasScope(session, 'cases:write')
+    ? `Your role (${session.staff.role}) may read cases but not work them: that needs the cases:write scope.`
+    : c.status === 'closed'
+      ? `This case is closed (${c.outcome ?? 'decided'}).`
+      : heldByOther
+        ? `${c.assignee} holds this case: they decide it, or release it.`
+        : null;
+  const disabled = refusal !== null || act.isPending;
+  const decide = (outcome: 'accept' | 'reject' | 'contact_shopper') =>
+    act.mutate(() => api.decide(c.id, { outcome, block: outcome === 'accept' ? [] : block, note }));
+
+  return (
+    <Card withBorder>
+      <Heading>Actions</Heading>
+      {refusal && (
+        <Alert color="gray" mb="sm" data-testid="actions-refused">
+          {refusal}
+        </Alert>
+      )}
+      <Group mb="sm">
+        {c.assignee === me ? (
+          <Button variant="default" disabled={disabled} onClick={() => act.mutate(() => api.release(c.id))}>
+            Release
+          </Button>
+        ) : (
+          <Button variant="default" disabled={disabled} onClick={() => act.mutate(() => api.claim(c.id))}>
+            Claim
+          </Button>
+        )}
+        <Button
+          variant="default"
+          disabled={disabled || c.escalated}
+          onClick={() => act.mutate(() => api.escalate(c.id, note))}
+        >
+          Escalate
+        </Button>
+      </Group>
+      <Checkbox.Group
+        label="On reject or contact shopper, block the event's"
+        value={block}
+        onChange={(value) => setBlock(value as Blockable[])}
+      >
+        <Group mt={4} mb="sm">
+          {BLOCKABLE.map((kind) => (
+            <Checkbox key={kind} value={kind} label={kind} disabled={disabled} />
+          ))}
+        </Group>
+      </Checkbox.Group>
+      <Textarea
+        label="Note (kept with the decision, or the reason for escalating)"
+        autosize
+        minRows={1}
+        value={note}
+        disabled={disabled}
+        onChange={(event) => setNote(event.currentTarget.value)}
+        mb="sm"
+      />
+      <Group>
+        <Button color="green" disabled={disabled} onClick={() => decide('accept')}>
+          Accept
+        </Button>
+        <Button color="red" disabled={disabled} onClick={() => decide('reject')}>
+          Reject
+        </Button>
+        <Button color="yellow" disabled={disabled} onClick={() => decide('contact_shopper')}>
+          Contact shopper
+        </Button>
+      </Group>
+      {act.error && <ErrorNote error={act.error} />}
+    </Card>
+  );
+}
+
+function DecisionCard({ decisionId }: { decisionId: string }) {
+  const decision = useQuery({ queryKey: ['decision', decisionId], queryFn: () => api.decision(decisionId) });
+  return (
+    <Card withBorder>
+      <Heading>Decision</Heading>
+      {decision.error && <ErrorNote error={decision.error} />}
+      {decision.data && (
+        <Stack gap="xs">
+          <Group gap="sm">
+            <ActionBadge action={decision.data.action} />
+            <Text>score {decision.data.score ?? 'not assessed'}</Text>
+            <Text c="dimmed">({decision.data.risk_level})</Text>
+            <Text c="dimmed" size="sm">
+              {when(decision.data.created_at)} · ruleset {decision.data.ruleset_version ?? '—'} · model{' '}
+              {decision.data.model_version ?? '—'}
+            </Text>
+          </Group>
+          <Table>
+            <Table.Tbody>
+              {decision.data.reasons.map((reason) => (
+                <Table.Tr key={`${reason.kind}:${reason.code}:${reason.rule_id ?? ''}`}>
+                  <Table.Td>
+                    <Badge variant="outline" size="sm">
+                      {reason.kind}
+                    </Badge>
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm" fw={500}>
+                      {reason.code}
+                      {reason.mode === 'shadow' ? ' (shadow)' : ''}
+                    </Text>
+                    <Text size="sm" c="dimmed">
+                      {reason.description}
+                    </Text>
+                  </Table.Td>
+                  <Table.Td>{reason.contribution?.toFixed(3) ?? reason.action ?? ''}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Stack>
+      )}
+    </Card>
+  );
+}
+
+/** The snapshot the decision was made on, grouped by prefix (device.*, velocity.*, ip.*, …). */
+function FeaturesCard({ decisionId }: { decisionId: string }) {
+  const features = useQuery({ queryKey: ['features', decisionId], queryFn: () => api.features(decisionId) });
+  const groups = new Map<string, [string, FeatureValue][]>();
+  for (const [name, value] of Object.entries(features.data?.features ?? {}).sort(([a], [b]) =>
+    a.localeCompare(b),
+  )) {
+    const prefix = name.split('.')[0] ?? name;
+    groups.set(prefix, [...(groups.get(prefix) ?? []), [name, value]]);
+  }
+  return (
+    <Card withBorder>
+      <Heading>Features</Heading>
+      {features.error && <ErrorNote error={features.error} />}
+      <Accordion multiple variant="contained">
+        {[...groups].map(([prefix, values]) => (
+          <Accordion.Item key={prefix} value={prefix}>
+            <Accordion.Control>
+              {prefix}.*{' '}
+              <Text span c="dimmed" size="sm">
+                ({values.length})
+              </Text>
+            </Accordion.Control>
+            <Accordion.Panel>
+              <KeyValues values={Object.fromEntries(values)} />
+            </Accordion.Panel>
+          </Accordion.Item>
+        ))}
+      </Accordion>
+    </Card>
+  );
+}
+
+const NOTE_COLORS: Record<string, string> = { decided: 'green', escalated: 'grape', comment: 'blue' };
+
+function NotesCard({ caseId, notes }: { caseId: string; notes: CaseNote[] }) {
+  const session = useSession();
+  const act = useCaseAction();
+  const [text, setText] = useState('');
+  const canWrite = hasScope(session, 'cases:write');
+  return (
+    <Card withBorder>
+      <Heading>History</Heading>
+      <Timeline bulletSize={14} lineWidth={2} mb="md">
+        {notes.map((note) => (
+          <Timeline.Item
+            key={`${note.at}:${note.kind}:${note.author}`}
+            color={NOTE_COLORS[note.kind] ?? 'gray'}
+            title={note.kind}
+          >
+            {note.body && <Text size="sm">{note.body}</Text>}
+            <Text size="xs" c="dimmed">
+              {note.author} · {when(note.at)}
+            </Text>
+          </Timeline.Item>
+        ))}
+      </Timeline>
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          act.mutate(() => api.comment(caseId, text.trim()), { onSuccess: () => setText('') });
+        }}
+      >
+        <Group align="end">
+          <Textarea
+            style={{ flex: 1 }}
+            label="Comment"
+            autosize
+            minRows={1}
+            value={text}
+            disabled={!canWrite}
+            onChange={(event) => setText(event.currentTarget.value)}
+          />
+          <Button type="submit" variant="light" disabled={!canWrite || !text.trim()} loading={act.isPending}>
+            Add
+          </Button>
+        </Group>
+      </form>
+      {act.error && <ErrorNote error={act.error} />}
+    </Card>
+  );
+}
+
+const LINKED_KINDS: [keyof UserProfile['linked'], string][] = [
+  ['emails', 'email'],
+  ['phones', 'phone'],
+  ['ips', 'IP'],
+  ['devices', 'device'],
+  ['cards', 'card'],
+  ['bank_accounts', 'bank account'],
+  ['addresses', 'address'],
+];
+
+function UserCard({ userId }: { userId: string }) {
+  const user = useQuery({ queryKey: ['user', userId], queryFn: () => api.user(userId) });
+  const u = user.data;
+  return (
+    <Card withBorder>
+      <Heading>User {userId}</Heading>
+      {user.error && <ErrorNote error={user.error} />}
+      {u && (
+        <Stack gap="sm">
+          <Text size="sm">
+            {u.event_count} events{u.history.complete ? '' : ' (history partly read)'} · first seen{' '}
+            {when(u.first_seen)} · last seen {when(u.last_seen)} · user score{' '}
+            {u.risk ? `${u.risk.score} (${u.risk.model_version})` : 'not assessed'}
+          </Text>
+          <Text fw={500}>Profile</Text>
+          <KeyValues values={u.profile} />
+          <Text fw={500}>Verification</Text>
+          <KeyValues values={u.verification} />
+          <Text fw={500}>Linked identifiers</Text>
+          <Table>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Kind</Table.Th>
+                <Table.Th>Value</Table.Th>
+                <Table.Th>Events</Table.Th>
+                <Table.Th>Other users</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {LINKED_KINDS.flatMap(([key, label]) =>
+                u.linked[key].map((linked) => (
+                  <Table.Tr key={`${key}:${linked.value}`}>
+                    <Table.Td>{label}</Table.Td>
+                    <Table.Td style={{ wordBreak: 'break-all' }}>{linked.value}</Table.Td>
+                    <Table.Td>{linked.event_count}</Table.Td>
+                    <Table.Td c={linked.other_users > 0 ? 'red' : undefined}>{linked.other_users}</Table.Td>
+                  </Table.Tr>
+                )),
+              )}
+            </Table.Tbody>
+          </Table>
+          <Text fw={500}>Recent events</Text>
+          <Table>
+            <Table.Tbody>
+              {u.recent_events.map((event) => {
+                const decision = u.recent_decisions.find((d) => d.decision_id === event.decision_id);
+                return (
+                  <Table.Tr key={event.id}>
+                    <Table.Td>{when(event.occurred_at)}</Table.Td>
+                    <Table.Td>{event.type}</Table.Td>
+                    <Table.Td>
+                      {event.amount === null ? '' : `${money(event.amount)} ${event.currency ?? ''}`}
+                    </Table.Td>
+                    <Table.Td>{decision && <ActionBadge action={decision.action} />}</Table.Td>
+                    <Table.Td>{decision?.reasons.map((r) => r.code).join(', ')}</Table.Td>
+                  </Table.Tr>
+                );
+              })}
+            </Table.Tbody>
+          </Table>
+        </Stack>
+      )}
+    </Card>
+  );
+}

@@ -1,0 +1,38 @@
+import {
+  createHashHistory,
+  createRootRoute,
+  createRoute,
+  createRouter,
+  lazyRouteComponent,
+} from '@tanstack/react-router';
+import { Layout } from './layout.js';
+import { AuditPage } from './pages/audit.js';
+import { CasePage } from './pages/case.js';
+import { ListsPage } from './pages/lists.js';
+import { QueuePage } from './pages/queue.js';
+import { WebhooksPage } from './pages/webhooks.js';
+
+// Hash history (/#/cases/case_…): the server serves only / and /assets/*, and a reload anywhere
+// still asks it for /.
+const root = createRootRoute({ component: Layout });
+const routeTree = root.addChildren([
+  createRoute({ getParentRoute: () => root, path: '/', component: QueuePage }),
+  createRoute({ getParentRoute: () => root, path: '/cases/$caseId', component: CasePage }),
+  // recharts is big and only the dashboard needs it: its own chunk, loaded on the first visit.
+  createRoute({
+    getParentRoute: () => root,
+    path: '/dashboard',
+    component: lazyRouteComponent(() => import('./pages/dashboard.js'), 'DashboardPage'),
+  }),
+  createRoute({ getParentRoute: () => root, path: '/lists', component: ListsPage }),
+  createRoute({ getParentRoute: () => root, path: '/audit', component: AuditPage }),
+  createRoute({ getParentRoute: () => root, path: '/webhooks', component: WebhooksPage }),
+]);
+
+export const router = createRouter({ routeTree, history: createHashHistory() });
+
+declare module '@tanstack/react-router' {
+  interface Register {
+    router: typeof router;
+  }
+}

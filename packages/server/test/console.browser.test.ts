@@ -1,0 +1,200 @@
+/// <reference lib="dom" />
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { paymentAttempted, pgliteBackend, startTestApp, type TestApp } from './harness.js';
+import { artifactPath, launchChromium } from './support/browser.js';
+import { codeFor, createStaff } from './support/staff.js';
+
+/**
+ * Guarantees, in Debian's Chromium against a running Warden (no mocked API): the console is served
+ * at / under Warden's CSP with no page error; an analyst signs in with password and enrolls the
+ * authenticator on the first sign-in, opens the queue and a case, claims it and rejects it with
+ * its email blocked, which puts the email on blocked_emails and sends the platform a case.decided
+ * webhook to cancel and refund; a viewer sees the decide buttons disabled, with the reason; an
+ * admin sees the delivery log. The console's files are only what the build made.
+ * Screenshots go to test-artifacts/console-*.png.
+ */
+describe('the console in Chromium', () => {
+  let t: TestApp;
+  let base: string;
+  let browser: Browser;
+  let receiver: Server;
+  let hooks: string[] = [];
+  const cases: string[] = [];
+  const buyer = 'console.buyer@example.com';
+
+  beforeAll(async () => {
+    t = await startTestApp(pgliteBackend);
+    base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    [browser, receiver] = await Promise.all([launchChromium(), startReceiver()]);
+    const hook = await t.post('/v1/webhooks', {
+      url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`,
+      kinds: ['case.decided'],
+    });
+    expect(hook.statusCode, hook.body).toBe(201);
+    await t.post('/v1/rules', {
+      name: 'Large GBP payments',
+      expression: 'payment.currency == "GBP" && payment.amount >= 100000',
+      action: 'review',
+      event_types: ['payment.attempted'],
+    });
+    expect((await t.post('/v1/rulesets/draft/publish', {})).statusCode).toBe(201);
+    // One case for the analyst to reject, one left open for the viewer to look at.
+    for (const user of ['console_buyer', 'console_other']) {
+      const payment = paymentAttempted({
+        user: {
+          id: user,
+          type: 'individual',
+          email: user === 'console_buyer' ? buyer : `${user}@example.com`,
+        },
+        amount: 150_000,
+        currency: 'GBP',
+      });
+      expect((await t.post('/v1/events', payment)).json().decision.action).toBe('review');
+      await t.services.cases.refresh();
+      const queue = (await t.get('/v1/cases')).json() as { data: { id: string; event_id: string }[] };
+      const opened = queue.data.find((c) => c.event_id === payment.id);
+      if (!opened) throw new Error(`no case for ${payment.id}`);
+      cases.push(opened.id);
+    }
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((resolve) => receiver?.close(resolve));
+    await t?.close();
+  });
+
+  /** The platform's webhook endpoint: keeps each body, answers 200. */
+  function startReceiver(): Promise<Server> {
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on('end', () => {
+        hooks.push(body);
+        res.end('ok');
+      });
+    });
+    return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+  }
+
+  /** A fresh browser signed in as a new staff member with `role`, enrolling the app on the way. */
+  async function signedIn(role: string): Promise<{ page: Page; errors: string[] }> {
+    const staff = await createStaff(t, role);
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    // Anything the CSP blocks ("Refused to …"), or any script error, shows up here; the API's
+    // answers (401 while signed out, 404 for routes this Warden lacks) are the console's to show.
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+        errors.push(message.text());
+    });
+    await page.goto(`${base}/`);
+    await page.getByLabel('Email').fill(staff.email);
+    await page.locator('input[type=password]').fill(staff.password);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const secret = (await page.getByTestId('totp-secret').textContent()) ?? '';
+    expect(secret).toMatch(/^[A-Z2-7]+$/);
+    if (role === 'analyst') await page.screenshot({ path: artifactPath('console-enrollment.png') });
+    await page.getByLabel('Code from your authenticator app').fill(await codeFor(secret));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe(`A ${role}`);
+    return { page, errors };
+  }
+
+  it('serves the built page and its hashed assets, and nothing else', async () => {
+    const index = await t.app.inject({ url: '/' });
+    expect(index.statusCode).toBe(200);
+    expect(index.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(index.headers['content-security-policy']).toContain("script-src 'self'");
+    const script = /src="\/assets\/([^"]+\.js)"/.exec(index.body)?.[1];
+    const asset = await t.app.inject({ url: `/assets/${script}`, headers: { 'accept-encoding': 'gzip' } });
+    expect(asset.statusCode).toBe(200);
+    expect(asset.headers).toMatchObject({
+      'content-type': 'text/javascript; charset=utf-8',
+      'content-encoding': 'gzip',
+      'cache-control': 'public, max-age=31536000, immutable',
+    });
+    for (const url of [
+      '/assets/',
+      '/assets/..%2F..%2Fpackage.json',
+      '/assets/../package.json',
+      '/assets/x.js',
+    ]) {
+      expect((await t.app.inject({ url })).statusCode, url).toBe(404);
+    }
+    expect((await t.app.inject({ url: '/docs' })).statusCode).toBeLessThan(400);
+  });
+
+  it('lets an analyst sign in, claim a case and reject it with the email blocked', async () => {
+    const { page, errors } = await signedIn('analyst');
+    const [caseId] = cases;
+    await page.getByRole('link', { name: caseId }).waitFor();
+    await page.screenshot({ path: artifactPath('console-queue.png'), fullPage: true });
+
+    await page.getByRole('link', { name: caseId }).click();
+    expect(page.url()).toBe(`${base}/#/cases/${caseId}`);
+    await page.getByText('payment.attempted').first().waitFor();
+    await page.getByTestId('link-graph').locator('canvas').first().waitFor();
+    await page.getByRole('button', { name: 'Claim' }).click();
+    await expect.poll(() => page.getByTestId('case-status').textContent()).toBe('claimed');
+    await page.getByRole('checkbox', { name: 'email', exact: true }).check();
+    await page.getByRole('button', { name: 'Reject' }).click();
+    await expect.poll(() => page.getByTestId('case-status').textContent()).toBe('closed: reject');
+    await page.screenshot({ path: artifactPath('console-case.png'), fullPage: true });
+
+    const blocked = (await t.get('/v1/lists/blocked_emails/entries?limit=1000')).json() as {
+      data: { value: string; source: string }[];
+    };
+    expect(blocked.data.find((entry) => entry.value === buyer)?.source).toBe('review');
+    await t.services.webhooks.refresh();
+    expect(hooks.map((body) => JSON.parse(body))).toContainEqual(
+      expect.objectContaining({
+        type: 'case.decided',
+        data: expect.objectContaining({ case_id: caseId, outcome: 'reject', actions: ['cancel', 'refund'] }),
+      }),
+    );
+
+    await page.getByRole('link', { name: 'Lists' }).click();
+    await page.getByText('blocked_emails').click();
+    await page.getByTestId('list-entries').getByText(buyer).waitFor();
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await page.getByText('Decisions per day').waitFor();
+    await page.locator('.recharts-bar-rectangle').first().waitFor();
+    await page.screenshot({ path: artifactPath('console-dashboard.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Continue' }).waitFor();
+    expect(errors).toEqual([]);
+  });
+
+  it('shows a viewer the case with the actions disabled, and says why', async () => {
+    const { page, errors } = await signedIn('viewer');
+    await page.goto(`${base}/#/cases/${cases[1]}`);
+    await expect.poll(() => page.getByTestId('case-status').textContent()).toBe('open');
+    await expect.poll(() => page.getByTestId('actions-refused').textContent()).toContain('cases:write');
+    for (const name of ['Claim', 'Accept', 'Reject', 'Contact shopper', 'Escalate']) {
+      expect(await page.getByRole('button', { name }).isDisabled(), name).toBe(true);
+    }
+    await page.screenshot({ path: artifactPath('console-viewer.png'), fullPage: true });
+    expect(errors).toEqual([]);
+  });
+
+  it('shows an admin the webhook deliveries', async () => {
+    const { page } = await signedIn('admin');
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByText('/hooks').click();
+    await page.getByTestId('deliveries').getByText('delivered').first().waitFor();
+    await page.screenshot({ path: artifactPath('console-webhooks.png'), fullPage: true });
+    hooks = [];
+    await page.getByRole('button', { name: 'Send again' }).first().click();
+    await page.getByTestId('deliveries').getByText('pending').waitFor();
+    await t.services.webhooks.refresh();
+    expect(hooks).toHaveLength(1);
+  });
+});

@@ -92,7 +92,8 @@ const OPEN_STATES = ['open', 'claimed', 'waiting'] as const;
  * learn from them.
  */
 export class Cases {
-  private since = new Date(0);
+  /** From a little before start: decisions older than that are history, not a queue to fill. */
+  private since: Date;
   private readonly poller: Poller;
 
   constructor(
@@ -109,6 +110,7 @@ export class Cases {
     onError: (error: unknown) => void,
   ) {
     this.poller = new Poller(() => this.pass(), onError);
+    this.since = new Date(clock.now().getTime() - LOOKBACK_MS);
   }
 
   start(intervalMs: number): void {

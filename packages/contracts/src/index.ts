@@ -1,3 +1,4 @@
+export * from './console.js';
 export * from './counters.js';
 export * from './decisions.js';
 export * from './device.js';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { STAFF_ROLES } from '@warden/contracts';
 import {
   MODEL_HELP,
   modelCommand,
@@ -21,7 +22,6 @@ import { startServer } from './server.js';
 import { createServices, type Services } from './services.js';
 import { SCOPES } from './use-cases/api-keys.js';
 import { importEventsFile } from './use-cases/import-events.js';
-import { STAFF_ROLES } from './use-cases/staff.js';
 import { MemoryVelocityStore } from './velocity/memory-store.js';
 import { RedisVelocityStore } from './velocity/redis-store.js';
 

@@ -1,4 +1,4 @@
-import type { Event } from '@warden/contracts';
+import type { Blockable, CaseNoteView, CaseOutcome, CaseStatus, CaseView, Event } from '@warden/contracts';
 import type { Kysely } from 'kysely';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Database } from '../db/schema.js';
@@ -26,49 +26,15 @@ import type { LiveState } from './live-state.js';
 import { Poller } from './poller.js';
 import type { Webhooks } from './webhooks.js';
 
-export const CASE_STATUSES = ['open', 'claimed', 'waiting', 'closed'] as const;
-export type CaseStatus = (typeof CASE_STATUSES)[number];
-export const CASE_OUTCOMES = ['accept', 'reject', 'contact_shopper'] as const;
-export type CaseOutcome = (typeof CASE_OUTCOMES)[number];
-/** What a reject can block, and the default block list each goes to. */
-export const BLOCKABLE = {
+/** The block list each blockable identifier goes to. */
+export const BLOCK_LISTS: Record<Blockable, string> = {
   email: 'blocked_emails',
   ip: 'blocked_ips',
   card: 'blocked_cards',
   device: 'blocked_devices',
   account_number: 'blocked_account_numbers',
   user: 'blocked_users',
-} as const;
-export type Blockable = keyof typeof BLOCKABLE;
-
-export interface CaseView {
-  id: string;
-  decision_id: string;
-  event_id: string;
-  event_type: string;
-  user_id: string | null;
-  score: number | null;
-  amount_ref: number | null;
-  country: string | null;
-  matched_rules: string[];
-  status: CaseStatus;
-  assignee: string | null;
-  escalated: boolean;
-  outcome: string | null;
-  opened_at: string;
-  due_at: string;
-  /** Past its SLA and still not closed. */
-  overdue: boolean;
-  contact_deadline: string | null;
-  closed_at: string | null;
-}
-
-export interface CaseNoteView {
-  at: string;
-  author: string;
-  kind: string;
-  body: string | null;
-}
+};
 
 export interface CasesSettings {
   /** Time to decide a case (its SLA). */
@@ -432,7 +398,7 @@ export class Cases {
       );
     for (const b of block) {
       await this.lists.addEntry(
-        BLOCKABLE[b],
+        BLOCK_LISTS[b],
         { value: values[b] as string, reason: `case ${row.id}`, source: 'review' },
         actor,
       );

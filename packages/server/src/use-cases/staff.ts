@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import { STAFF_ROLES, type StaffRole, type StaffView } from '@warden/contracts';
 import type { Kysely } from 'kysely';
 import { generateSecret, generateURI, verify as verifyTotp } from 'otplib';
 import type { Keyring } from '../crypto/keyring.js';
@@ -22,9 +23,6 @@ import {
 } from '../repositories/staff.js';
 import type { Principal, Scope } from './api-keys.js';
 import type { AuditLog } from './audit.js';
-
-export const STAFF_ROLES = ['viewer', 'analyst', 'risk_manager', 'admin'] as const;
-export type StaffRole = (typeof STAFF_ROLES)[number];
 
 const READ: Scope[] = [
   'events:read',
@@ -52,18 +50,6 @@ export const ROLE_SCOPES: Record<StaffRole, Scope[]> = {
   risk_manager: [...READ, 'cases:write', 'lists:write', 'rules:write', 'limits:write', 'models:write'],
   admin: ['admin'],
 };
-
-export interface StaffView {
-  id: string;
-  email: string;
-  name: string;
-  role: StaffRole;
-  totp_enrolled: boolean;
-  locked_until: string | null;
-  disabled_at: string | null;
-  created_at: string;
-  created_by: string;
-}
 
 export interface StaffSettings {
   /** A session unused this long ends. */

@@ -1,4 +1,10 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import {
+  WEBHOOK_KINDS,
+  type WebhookDeliveryView,
+  type WebhookEndpointView,
+  type WebhookKind,
+} from '@warden/contracts';
 import type { Kysely } from 'kysely';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Executor } from '../db/executor.js';
@@ -23,40 +29,6 @@ import {
 } from '../repositories/webhooks.js';
 import type { AuditLog } from './audit.js';
 import { Poller } from './poller.js';
-
-/**
- * What Warden tells the platform, and what the platform must do about it:
- * - `case.opened`: a decision was sent to review;
- * - `case.decided`: an analyst accepted or rejected it, or a contacted shopper did not answer; a
- *   reject comes with `actions: ["cancel", "refund"]`;
- * - `case.contact_shopper`: reach the user (`actions: ["contact_user"]`) before `contact_deadline`.
- */
-export const WEBHOOK_KINDS = ['case.opened', 'case.decided', 'case.contact_shopper'] as const;
-export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
-
-export interface WebhookEndpointView {
-  id: string;
-  url: string;
-  kinds: WebhookKind[];
-  description: string;
-  created_at: string;
-  created_by: string;
-  disabled_at: string | null;
-}
-
-export interface WebhookDeliveryView {
-  id: string;
-  endpoint_id: string;
-  kind: string;
-  payload: unknown;
-  status: 'pending' | 'delivered' | 'failed';
-  attempts: number;
-  next_attempt_at: string | null;
-  last_status: number | null;
-  last_error: string | null;
-  created_at: string;
-  delivered_at: string | null;
-}
 
 export interface WebhookSettings {
   /** The first retry's wait; each next one waits four times longer, up to 12 hours. */

@@ -1,41 +1,20 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { ErrorBody, EVENT_TYPES } from '@warden/contracts';
+import {
+  BLOCKABLE,
+  CASE_OUTCOMES,
+  CASE_STATUSES,
+  CaseView,
+  ErrorBody,
+  EVENT_TYPES,
+  CaseNoteView as NoteView,
+} from '@warden/contracts';
 import type { Services } from '../../services.js';
-import { BLOCKABLE, CASE_OUTCOMES, CASE_STATUSES } from '../../use-cases/cases.js';
 import { actorOf } from '../auth.js';
 
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
-const CaseView = Type.Object({
-  id: Type.String(),
-  decision_id: Type.String(),
-  event_id: Type.String(),
-  event_type: Type.String(),
-  user_id: Nullable(Type.String()),
-  score: Type.Union([Type.Integer(), Type.Null()]),
-  amount_ref: Type.Union([Type.Integer(), Type.Null()], {
-    description: 'In minor units of the reference currency',
-  }),
-  country: Nullable(Type.String()),
-  matched_rules: Type.Array(Type.String()),
-  status: literals(CASE_STATUSES),
-  assignee: Nullable(Type.String({ description: '`staff:<id>` or `api_key:<id>`' })),
-  escalated: Type.Boolean(),
-  outcome: Nullable(Type.String()),
-  opened_at: Type.String(),
-  due_at: Type.String({ description: 'When the SLA (WARDEN_CASE_SLA_MINUTES) runs out' }),
-  overdue: Type.Boolean(),
-  contact_deadline: Nullable(Type.String()),
-  closed_at: Nullable(Type.String()),
-});
-const NoteView = Type.Object({
-  at: Type.String(),
-  author: Type.String(),
-  kind: Type.String(),
-  body: Nullable(Type.String()),
-});
 const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const errors = { 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 const security = [{ bearer: [] }];
@@ -217,7 +196,7 @@ export const caseRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
           {
             outcome: literals(CASE_OUTCOMES),
             block: Type.Optional(
-              Type.Array(literals(Object.keys(BLOCKABLE) as (keyof typeof BLOCKABLE)[]), {
+              Type.Array(literals(BLOCKABLE), {
                 uniqueItems: true,
               }),
             ),

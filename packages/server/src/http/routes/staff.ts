@@ -1,30 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { ErrorBody } from '@warden/contracts';
+import { ErrorBody, StaffSessionView as SessionView, STAFF_ROLES, StaffView } from '@warden/contracts';
 import type { FastifyReply } from 'fastify';
 import type { Services } from '../../services.js';
-import { STAFF_ROLES, type StaffSession } from '../../use-cases/staff.js';
+import type { StaffSession } from '../../use-cases/staff.js';
 import { actorOf, SESSION_COOKIE, staffSessionOf } from '../auth.js';
 import { ipBudget, spendIpBudget } from '../sdk-access.js';
 
-const StaffView = Type.Object({
-  id: Type.String(),
-  email: Type.String(),
-  name: Type.String(),
-  role: Type.Union(STAFF_ROLES.map((r) => Type.Literal(r))),
-  totp_enrolled: Type.Boolean(),
-  locked_until: Type.Union([Type.String(), Type.Null()]),
-  disabled_at: Type.Union([Type.String(), Type.Null()]),
-  created_at: Type.String(),
-  created_by: Type.String(),
-});
-const SessionView = Type.Object({
-  staff: StaffView,
-  scopes: Type.Array(Type.String()),
-  csrf_token: Type.String({
-    description: 'Send it in the X-CSRF-Token header with every request that changes something',
-  }),
-});
 const Role = Type.Union(STAFF_ROLES.map((r) => Type.Literal(r)));
 const errors = { 401: ErrorBody, 403: ErrorBody };
 

@@ -1,35 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { ErrorBody } from '@warden/contracts';
+import {
+  WebhookDeliveryView as DeliveryView,
+  WebhookEndpointView as EndpointView,
+  ErrorBody,
+  WEBHOOK_DELIVERY_STATUSES,
+  WEBHOOK_KINDS,
+} from '@warden/contracts';
 import type { Services } from '../../services.js';
-import { WEBHOOK_KINDS } from '../../use-cases/webhooks.js';
 import { actorOf } from '../auth.js';
 
 const Kind = Type.Union(WEBHOOK_KINDS.map((k) => Type.Literal(k)));
-const Nullable = <T extends ReturnType<typeof Type.String | typeof Type.Integer>>(t: T) =>
-  Type.Union([t, Type.Null()]);
-const EndpointView = Type.Object({
-  id: Type.String(),
-  url: Type.String(),
-  kinds: Type.Array(Kind),
-  description: Type.String(),
-  created_at: Type.String(),
-  created_by: Type.String(),
-  disabled_at: Nullable(Type.String()),
-});
-const DeliveryView = Type.Object({
-  id: Type.String(),
-  endpoint_id: Type.String(),
-  kind: Type.String(),
-  payload: Type.Unknown({ description: 'The body sent: {id, type, created_at, data}' }),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
-  attempts: Type.Integer(),
-  next_attempt_at: Nullable(Type.String()),
-  last_status: Nullable(Type.Integer()),
-  last_error: Nullable(Type.String()),
-  created_at: Type.String(),
-  delivered_at: Nullable(Type.String()),
-});
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const errors = { 401: ErrorBody, 403: ErrorBody };
 const security = [{ bearer: [] }];
@@ -112,9 +94,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         params: Params,
         querystring: Type.Object(
           {
-            status: Type.Optional(
-              Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
-            ),
+            status: Type.Optional(Type.Union(WEBHOOK_DELIVERY_STATUSES.map((st) => Type.Literal(st)))),
             cursor: Type.Optional(Type.String({ maxLength: 200 })),
             limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
           },

@@ -1,0 +1,102 @@
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+
+/**
+ * What the console's routes answer — staff, review cases, webhooks — in one place: the server
+ * validates and documents its answers with these schemas, and the console reads their types.
+ */
+
+const lit = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
+const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const STAFF_ROLES = ['viewer', 'analyst', 'risk_manager', 'admin'] as const;
+export type StaffRole = (typeof STAFF_ROLES)[number];
+
+export const StaffView = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  role: lit(STAFF_ROLES),
+  totp_enrolled: Type.Boolean(),
+  locked_until: nullable(Type.String()),
+  disabled_at: nullable(Type.String()),
+  created_at: Type.String(),
+  created_by: Type.String(),
+});
+export type StaffView = Static<typeof StaffView>;
+
+export const StaffSessionView = Type.Object({
+  staff: StaffView,
+  scopes: Type.Array(Type.String()),
+  csrf_token: Type.String({
+    description: 'Send it in the X-CSRF-Token header with every request that changes something',
+  }),
+});
+export type StaffSessionView = Static<typeof StaffSessionView>;
+
+export const CASE_STATUSES = ['open', 'claimed', 'waiting', 'closed'] as const;
+export type CaseStatus = (typeof CASE_STATUSES)[number];
+export const CASE_OUTCOMES = ['accept', 'reject', 'contact_shopper'] as const;
+export type CaseOutcome = (typeof CASE_OUTCOMES)[number];
+/** What a rejected case can put on the block lists, taken from its event. */
+export const BLOCKABLE = ['email', 'ip', 'card', 'device', 'account_number', 'user'] as const;
+export type Blockable = (typeof BLOCKABLE)[number];
+
+export const CaseView = Type.Object({
+  id: Type.String(),
+  decision_id: Type.String(),
+  event_id: Type.String(),
+  event_type: Type.String(),
+  user_id: nullable(Type.String()),
+  score: nullable(Type.Integer()),
+  amount_ref: nullable(Type.Integer({ description: 'In minor units of the reference currency' })),
+  country: nullable(Type.String()),
+  matched_rules: Type.Array(Type.String()),
+  status: lit(CASE_STATUSES),
+  assignee: nullable(Type.String({ description: '`staff:<id>` or `api_key:<id>`' })),
+  escalated: Type.Boolean(),
+  outcome: nullable(Type.String()),
+  opened_at: Type.String(),
+  due_at: Type.String({ description: 'When the SLA (WARDEN_CASE_SLA_MINUTES) runs out' }),
+  overdue: Type.Boolean(),
+  contact_deadline: nullable(Type.String()),
+  closed_at: nullable(Type.String()),
+});
+export type CaseView = Static<typeof CaseView>;
+
+export const CaseNoteView = Type.Object({
+  at: Type.String(),
+  author: Type.String(),
+  kind: Type.String(),
+  body: nullable(Type.String()),
+});
+export type CaseNoteView = Static<typeof CaseNoteView>;
+
+export const WEBHOOK_KINDS = ['case.opened', 'case.decided', 'case.contact_shopper'] as const;
+export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
+export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
+
+export const WebhookEndpointView = Type.Object({
+  id: Type.String(),
+  url: Type.String(),
+  kinds: Type.Array(lit(WEBHOOK_KINDS)),
+  description: Type.String(),
+  created_at: Type.String(),
+  created_by: Type.String(),
+  disabled_at: nullable(Type.String()),
+});
+export type WebhookEndpointView = Static<typeof WebhookEndpointView>;
+
+export const WebhookDeliveryView = Type.Object({
+  id: Type.String(),
+  endpoint_id: Type.String(),
+  kind: Type.String(),
+  payload: Type.Unknown({ description: 'The body sent: {id, type, created_at, data}' }),
+  status: lit(WEBHOOK_DELIVERY_STATUSES),
+  attempts: Type.Integer(),
+  next_attempt_at: nullable(Type.String()),
+  last_status: nullable(Type.Integer()),
+  last_error: nullable(Type.String()),
+  created_at: Type.String(),
+  delivered_at: nullable(Type.String()),
+});
+export type WebhookDeliveryView = Static<typeof WebhookDeliveryView>;

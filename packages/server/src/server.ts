@@ -66,6 +66,11 @@ export async function startServer(
     const url = `${scheme}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     announce([
       `Warden is listening on ${url}`,
+      `  console:   ${url}/ ${
+        (await services.staff.list()).length === 0
+          ? '(no staff account yet: npx warden staff create --email you@example.com --name "You" --role admin)'
+          : '(staff sign in with password and authenticator code)'
+      }`,
       `  API docs:  ${url}/docs`,
       `  storage:   ${services.storage.mode} (${services.storage.location})`,
       `  rules:     ruleset ${services.live.ruleset?.version ?? 'none'} live; ${services.loaded.entries.toLocaleString('en-US')} list entries loaded in ${services.loaded.ms} ms`,

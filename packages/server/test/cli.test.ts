@@ -125,6 +125,8 @@ describe('the warden command on embedded storage', () => {
       const banner = await waitFor(child, /API docs:.*\n.*storage:.*\n/);
       expect(banner).toMatch(/storage: {3}embedded/);
       expect(banner).not.toMatch(/Admin API key/);
+      // The staff account made above: the console line says how to sign in, not to make one.
+      expect(banner).toMatch(/console: {3}http:\/\/\S+\/ \(staff sign in/);
       const url = /listening on (\S+)/.exec(banner)?.[1] ?? '';
       expect((await fetch(`${url}/readyz`)).status).toBe(200);
       const locked = warden(['apikey', 'list'], env);

@@ -201,6 +201,107 @@ export interface WebhookDelivery {
   delivered_at: string | null;
 }
 
+export interface ListEntryInput {
+  value: string;
+  reason?: string | undefined;
+  expires_at?: string | undefined;
+}
+
+/** What `GET /v1/users?<kind>=` searches by (`card` is a card fingerprint). */
+export const USER_SEARCH_KINDS = ['email', 'phone', 'ip', 'device', 'card', 'bank_account'] as const;
+export type UserSearchKind = (typeof USER_SEARCH_KINDS)[number];
+
+export interface UserMatch {
+  id: string;
+  first_seen: string;
+  last_seen: string;
+  /** Events of this user that name the value searched. */
+  events: number;
+}
+
+export const RULE_ACTIONS = ['allow', 'block', 'review', 'challenge', 'tag'] as const;
+export type RuleAction = (typeof RULE_ACTIONS)[number];
+export const CHALLENGES = ['3ds', 'captcha', 'phone_otp', 'email_verification', 'id_verification'] as const;
+export type RuleMode = 'active' | 'shadow';
+
+export interface Rule {
+  /** `rule_…`, stable across ruleset versions. */
+  id: string;
+  name: string;
+  description: string;
+  /** Empty: every decision event type. */
+  event_types: string[];
+  expression: string;
+  action: RuleAction;
+  challenge: string | null;
+  tag: string | null;
+  mode: RuleMode;
+}
+
+export interface RuleInput {
+  name: string;
+  description?: string | undefined;
+  event_types?: string[] | undefined;
+  expression: string;
+  action: RuleAction;
+  challenge?: string | undefined;
+  tag?: string | undefined;
+  mode?: RuleMode | undefined;
+}
+
+export interface Ruleset {
+  /** null for the draft. */
+  version: number | null;
+  status: 'draft' | 'live' | 'retired';
+  rules: Rule[];
+  based_on: number | null;
+  note: string | null;
+  updated_by: string;
+  updated_at: string;
+}
+
+export interface RulesetDiff {
+  from_version: number | null;
+  to: string;
+  rules: { change: 'added' | 'removed' | 'changed'; rule_id: string; name: string; fields: string[] }[];
+  thresholds_changed: boolean;
+}
+
+export interface BacktestReport {
+  decisions: number;
+  skipped_without_snapshot: number;
+  /** Actions as decided at the time, and as the replayed ruleset gives them. */
+  before: Record<string, number>;
+  after: Record<string, number>;
+  changes: { from: string; to: string; count: number; fraud: number; legitimate: number }[];
+  rules: {
+    rule_id: string;
+    name: string;
+    mode: string;
+    matches: number;
+    matched_fraud: number;
+    matched_legitimate: number;
+    errors: number;
+    decided: number;
+    changed: number;
+  }[];
+  elapsed_ms: number;
+}
+
+export interface Backtest {
+  id: string;
+  status: 'running' | 'done' | 'failed';
+  ruleset: string;
+  from: string;
+  to: string;
+  processed: number;
+  total: number;
+  report: BacktestReport | null;
+  error: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
 export interface Page<T> {
   data: T[];
   next_cursor: string | null;
@@ -214,12 +315,22 @@ export interface CaseFilters {
   country?: string | undefined;
 }
 
-/** An error answer: `message` is Warden's own `error.message`, meant for people. */
+/** Where in a rule's expression Warden found the problem: offsets from 0, `end` exclusive. */
+export interface Position {
+  start: number;
+  end: number;
+}
+
+/**
+ * An error answer: `message` is Warden's own `error.message`, meant for people; `position` is
+ * where in an expression the problem is, when Warden says.
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly position: Position | null = null,
   ) {
     super(message);
   }
@@ -251,13 +362,14 @@ async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: u
   });
   if (response.status === 204) return undefined as T;
   const payload = (await response.json().catch(() => null)) as
-    | (T & { error?: { code?: string; message?: string } })
+    | (T & { error?: { code?: string; message?: string; position?: Position } })
     | null;
   if (!response.ok) {
     throw new ApiError(
       response.status,
       payload?.error?.code ?? 'http_error',
       payload?.error?.message ?? `Warden answered ${response.status}`,
+      payload?.error?.position ?? null,
     );
   }
   return payload as T;
@@ -326,16 +438,35 @@ export const api = {
   decision: (id: string) => call<Decision>('GET', `/v1/decisions/${enc(id)}`),
   features: (id: string) =>
     call<{ features: Record<string, FeatureValue> }>('GET', `/v1/decisions/${enc(id)}/features`),
+  users: (kind: UserSearchKind, value: string) =>
+    call<{ data: UserMatch[] }>('GET', withQuery('/v1/users', { [kind]: value, limit: 200 })),
   user: (id: string) => call<UserProfile>('GET', `/v1/users/${enc(id)}`),
   userGraph: (id: string) => optional(call<LinkGraph>('GET', `/v1/users/${enc(id)}/graph`)),
   stats: (days: number) => optional(call<Stats>('GET', withQuery('/v1/stats', { days }))),
 
-  /** The draft's rules: names for the rule ids cases carry (ids are stable across versions). */
-  rules: () => call<{ data: { id: string; name: string }[] }>('GET', '/v1/rules'),
+  /** The draft's rules (also the names for the rule ids cases carry: ids are stable across versions). */
+  rules: () => call<{ data: Rule[]; based_on: number | null }>('GET', '/v1/rules'),
+  /** What publishing the draft would change; `from_version` is the live version. */
+  draftDiff: () => call<RulesetDiff>('GET', '/v1/rulesets/draft/diff'),
+  ruleset: (version: number) => call<Ruleset>('GET', `/v1/rulesets/${version}`),
+  createRule: (rule: RuleInput) => call<Rule>('POST', '/v1/rules', rule),
+  deleteRule: (id: string) => call<void>('DELETE', `/v1/rules/${enc(id)}`),
+  publish: (note: string) => call<Ruleset>('POST', '/v1/rulesets/draft/publish', note ? { note } : {}),
+  startBacktest: (from: string, to: string) =>
+    call<Backtest>('POST', '/v1/backtests', { ruleset: 'draft', from, to }),
+  backtest: (id: string) => call<Backtest>('GET', `/v1/backtests/${enc(id)}`),
 
   lists: () => call<{ data: List[] }>('GET', '/v1/lists'),
   listEntries: (name: string, cursor: string | null) =>
     call<Page<ListEntry>>('GET', withQuery(`/v1/lists/${enc(name)}/entries`, { cursor, limit: 100 })),
+  addListEntry: (name: string, entry: ListEntryInput) =>
+    call<ListEntry>('POST', `/v1/lists/${enc(name)}/entries`, {
+      value: entry.value,
+      ...(entry.reason ? { reason: entry.reason } : {}),
+      ...(entry.expires_at ? { expires_at: entry.expires_at } : {}),
+    }),
+  removeListEntry: (name: string, value: string) =>
+    call<void>('DELETE', withQuery(`/v1/lists/${enc(name)}/entries`, { value })),
 
   auditLog: (after: number, limit: number) =>
     call<{ data: AuditRecord[] }>('GET', withQuery('/v1/audit-log', { after, limit })),

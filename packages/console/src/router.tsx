@@ -10,6 +10,8 @@ import { AuditPage } from './pages/audit.js';
 import { CasePage } from './pages/case.js';
 import { ListsPage } from './pages/lists.js';
 import { QueuePage } from './pages/queue.js';
+import { RulesPage } from './pages/rules.js';
+import { UserPage, UsersPage, validateUserSearch } from './pages/users.js';
 import { WebhooksPage } from './pages/webhooks.js';
 
 // Hash history (/#/cases/case_…): the server serves only / and /assets/*, and a reload anywhere
@@ -25,6 +27,14 @@ const routeTree = root.addChildren([
     component: lazyRouteComponent(() => import('./pages/dashboard.js'), 'DashboardPage'),
   }),
   createRoute({ getParentRoute: () => root, path: '/lists', component: ListsPage }),
+  createRoute({
+    getParentRoute: () => root,
+    path: '/users',
+    component: UsersPage,
+    validateSearch: validateUserSearch,
+  }),
+  createRoute({ getParentRoute: () => root, path: '/users/$userId', component: UserPage }),
+  createRoute({ getParentRoute: () => root, path: '/rules', component: RulesPage }),
   createRoute({ getParentRoute: () => root, path: '/audit', component: AuditPage }),
   createRoute({ getParentRoute: () => root, path: '/webhooks', component: WebhooksPage }),
 ]);

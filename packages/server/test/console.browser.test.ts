@@ -13,8 +13,10 @@ import { codeFor, createStaff } from './support/staff.js';
  * authenticator on the first sign-in, opens the queue and a case, claims it and rejects it with
  * its email blocked, which puts the email on blocked_emails and sends the platform a case.decided
  * webhook to cancel and refund; a viewer sees the decide buttons disabled, with the reason; an
- * admin sees the delivery log. The console's files are only what the build made.
- * Screenshots go to test-artifacts/console-*.png.
+ * admin sees the delivery log; an analyst adds an entry to a block list and removes it, and finds
+ * a user by email and opens their page with the link graph; a risk manager's rule with a wrong
+ * expression is refused with the spot marked, and fixed, published, live and backtested. The
+ * console's files are only what the build made. Screenshots go to test-artifacts/console-*.png.
  */
 describe('the console in Chromium', () => {
   let t: TestApp;
@@ -196,5 +198,70 @@ describe('the console in Chromium', () => {
     await page.getByTestId('deliveries').getByText('pending').waitFor();
     await t.services.webhooks.refresh();
     expect(hooks).toHaveLength(1);
+  });
+
+  it('lets an analyst edit a block list and look a user up', async () => {
+    const { page, errors } = await signedIn('analyst');
+    const listed = 'list.edit@example.com';
+    await page.getByRole('link', { name: 'Lists' }).click();
+    await page.getByText('blocked_emails').click();
+    await page.getByLabel('Value').fill(` ${listed.toUpperCase()} `);
+    await page.getByLabel('Reason').fill('Stolen card ring, see case notes');
+    await page.getByRole('button', { name: 'Add entry' }).click();
+    // Warden normalises it as it does events: trimmed and lower-cased.
+    const row = page.getByTestId('list-entries').getByRole('row').filter({ hasText: listed });
+    await row.getByText('Stolen card ring').waitFor();
+    await page.screenshot({ path: artifactPath('console-lists-edit.png'), fullPage: true });
+    const entries = async () =>
+      (
+        (await t.get('/v1/lists/blocked_emails/entries?limit=1000')).json() as {
+          data: { value: string; source: string; added_by: string }[];
+        }
+      ).data.find((entry) => entry.value === listed);
+    expect(await entries()).toMatchObject({ source: 'manual', added_by: expect.stringMatching(/^staff:/) });
+    await page.getByRole('button', { name: `Remove ${listed}` }).click();
+    await row.waitFor({ state: 'detached' });
+    expect(await entries()).toBeUndefined();
+
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByLabel('Value').fill('console_other@example.com');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByTestId('user-results').getByRole('link', { name: 'console_other' }).click();
+    expect(page.url()).toBe(`${base}/#/users/console_other`);
+    await page.getByText('payment.attempted').first().waitFor();
+    await page.getByTestId('link-graph').locator('canvas').first().waitFor();
+    await page.screenshot({ path: artifactPath('console-user.png'), fullPage: true });
+    expect(errors).toEqual([]);
+  });
+
+  it("shows a risk manager a refused expression's error, then publishes the fixed rule", async () => {
+    const { page, errors } = await signedIn('risk_manager');
+    const name = 'Very large payments';
+    await page.getByRole('link', { name: 'Rules' }).click();
+    await page.getByTestId('draft-rules').getByText('Large GBP payments').waitFor();
+    await page.getByRole('textbox', { name: 'Name' }).fill(name);
+    await page.getByRole('textbox', { name: 'Expression' }).fill('payment.amont >= 500000');
+    await page.getByRole('button', { name: 'Add to the draft' }).click();
+    const spot = page.getByTestId('expression-error').locator('mark');
+    await spot.waitFor();
+    expect(await spot.textContent()).toBe('amont');
+    expect(await page.getByRole('alert').textContent()).toContain('invalid_expression');
+    await page.screenshot({ path: artifactPath('console-rules-error.png') });
+
+    await page.getByRole('textbox', { name: 'Expression' }).fill('payment.amount >= 500000');
+    await page.getByRole('button', { name: 'Add to the draft' }).click();
+    await page.getByTestId('draft-rules').getByText(name).waitFor();
+    expect(await page.getByTestId('expression-error').count()).toBe(0);
+    await page.getByRole('button', { name: 'Start backtest' }).click();
+    // It runs after the answer; the page polls it until the report comes.
+    await page.getByTestId('backtest').getByText('decisions replayed').waitFor();
+    await page.getByRole('button', { name: 'Publish the draft' }).click();
+    await page.getByTestId('draft-changes').getByText('nothing to publish').waitFor();
+    await page.getByRole('tab', { name: /^Live: version/ }).click();
+    await page.getByTestId('live-ruleset').getByText(name).waitFor();
+    await page.screenshot({ path: artifactPath('console-rules.png'), fullPage: true });
+    const live = (await t.get('/v1/rulesets')).json() as { data: { rules: { name: string }[] }[] };
+    expect(live.data[0]?.rules.map((rule) => rule.name)).toContain(name);
+    expect(errors).toEqual([]);
   });
 });

@@ -26,10 +26,10 @@ import {
   type CaseNote,
   type FeatureValue,
   hasScope,
-  type UserProfile,
 } from '../api.js';
 import { ActionBadge, ErrorNote, Heading, KeyValues, money, when } from '../components.js';
 import { useSession } from '../session.js';
+import { UserCard } from './user-card.js';
 
 // cytoscape is the biggest dependency and only this card uses it: loaded with the first case.
 const LinkGraphView = lazy(() => import('./link-graph.js').then((m) => ({ default: m.LinkGraphView })));
@@ -68,7 +68,7 @@ export function CasePage() {
         <Grid.Col span={{ base: 12, lg: 6 }}>
           <Stack>
             <NotesCard caseId={c.id} notes={notes} />
-            {c.user_id && <UserCard userId={c.user_id} />}
+            {c.user_id && <UserCard userId={c.user_id} link />}
           </Stack>
         </Grid.Col>
       </Grid>
@@ -302,82 +302,6 @@ function NotesCard({ caseId, notes }: { caseId: string; notes: CaseNote[] }) {
         </Group>
       </form>
       {act.error && <ErrorNote error={act.error} />}
-    </Card>
-  );
-}
-
-const LINKED_KINDS: [keyof UserProfile['linked'], string][] = [
-  ['emails', 'email'],
-  ['phones', 'phone'],
-  ['ips', 'IP'],
-  ['devices', 'device'],
-  ['cards', 'card'],
-  ['bank_accounts', 'bank account'],
-  ['addresses', 'address'],
-];
-
-function UserCard({ userId }: { userId: string }) {
-  const user = useQuery({ queryKey: ['user', userId], queryFn: () => api.user(userId) });
-  const u = user.data;
-  return (
-    <Card withBorder>
-      <Heading>User {userId}</Heading>
-      {user.error && <ErrorNote error={user.error} />}
-      {u && (
-        <Stack gap="sm">
-          <Text size="sm">
-            {u.event_count} events{u.history.complete ? '' : ' (history partly read)'} · first seen{' '}
-            {when(u.first_seen)} · last seen {when(u.last_seen)} · user score{' '}
-            {u.risk ? `${u.risk.score} (${u.risk.model_version})` : 'not assessed'}
-          </Text>
-          <Text fw={500}>Profile</Text>
-          <KeyValues values={u.profile} />
-          <Text fw={500}>Verification</Text>
-          <KeyValues values={u.verification} />
-          <Text fw={500}>Linked identifiers</Text>
-          <Table>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Kind</Table.Th>
-                <Table.Th>Value</Table.Th>
-                <Table.Th>Events</Table.Th>
-                <Table.Th>Other users</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {LINKED_KINDS.flatMap(([key, label]) =>
-                u.linked[key].map((linked) => (
-                  <Table.Tr key={`${key}:${linked.value}`}>
-                    <Table.Td>{label}</Table.Td>
-                    <Table.Td style={{ wordBreak: 'break-all' }}>{linked.value}</Table.Td>
-                    <Table.Td>{linked.event_count}</Table.Td>
-                    <Table.Td c={linked.other_users > 0 ? 'red' : undefined}>{linked.other_users}</Table.Td>
-                  </Table.Tr>
-                )),
-              )}
-            </Table.Tbody>
-          </Table>
-          <Text fw={500}>Recent events</Text>
-          <Table>
-            <Table.Tbody>
-              {u.recent_events.map((event) => {
-                const decision = u.recent_decisions.find((d) => d.decision_id === event.decision_id);
-                return (
-                  <Table.Tr key={event.id}>
-                    <Table.Td>{when(event.occurred_at)}</Table.Td>
-                    <Table.Td>{event.type}</Table.Td>
-                    <Table.Td>
-                      {event.amount === null ? '' : `${money(event.amount)} ${event.currency ?? ''}`}
-                    </Table.Td>
-                    <Table.Td>{decision && <ActionBadge action={decision.action} />}</Table.Td>
-                    <Table.Td>{decision?.reasons.map((r) => r.code).join(', ')}</Table.Td>
-                  </Table.Tr>
-                );
-              })}
-            </Table.Tbody>
-          </Table>
-        </Stack>
-      )}
     </Card>
   );
 }

@@ -31,7 +31,7 @@ export function LinkGraphView({ userId }: { userId: string }) {
         <Legend color={FRAUD_COLOR.false} label="user labelled legitimate" />
         <Legend color={FRAUD_COLOR.null} label="user not labelled" />
         <Text size="xs" c="dimmed">
-          squares: shared identifiers; the thick ring is this case's user
+          squares: shared identifiers; the thick ring is the user shown
         </Text>
       </Group>
     </>

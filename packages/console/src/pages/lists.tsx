@@ -1,10 +1,11 @@
-import { Badge, Button, Stack, Table, Text, Title } from '@mantine/core';
-import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { Alert, Badge, Button, Group, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api } from '../api.js';
+import { api, hasScope } from '../api.js';
 import { ErrorNote, Heading, when } from '../components.js';
+import { useSession } from '../session.js';
 
-/** Allow and block lists, and the entries of the one picked (read-only). */
+/** Allow and block lists, and the entries of the one picked: added and removed by hand. */
 export function ListsPage() {
   const lists = useQuery({ queryKey: ['lists'], queryFn: api.lists });
   const [picked, setPicked] = useState<string | null>(null);
@@ -55,7 +56,26 @@ export function ListsPage() {
   );
 }
 
+/** After a change: the list's entries, and the counts in the lists table. */
+function useListChange(name: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (run: () => Promise<unknown>) => run(),
+    onSuccess: () =>
+      Promise.all([
+        queryClient.invalidateQueries({ queryKey: ['list-entries', name] }),
+        queryClient.invalidateQueries({ queryKey: ['lists'] }),
+      ]),
+  });
+}
+
 function Entries({ name }: { name: string }) {
+  const session = useSession();
+  // The API enforces it; the page says why before the analyst tries.
+  const refusal = hasScope(session, 'lists:write')
+    ? null
+    : `Your role (${session.staff.role}) may read lists but not edit them: that needs the lists:write scope.`;
+  const remove = useListChange(name);
   const entries = useInfiniteQuery({
     queryKey: ['list-entries', name],
     queryFn: ({ pageParam }) => api.listEntries(name, pageParam),
@@ -66,7 +86,14 @@ function Entries({ name }: { name: string }) {
   return (
     <div>
       <Heading>Entries of {name}</Heading>
+      {refusal && (
+        <Alert color="gray" mb="sm" data-testid="lists-refused">
+          {refusal}
+        </Alert>
+      )}
+      <AddEntry name={name} disabled={refusal !== null} />
       {entries.error && <ErrorNote error={entries.error} />}
+      {remove.error && <ErrorNote error={remove.error} />}
       <Table striped data-testid="list-entries">
         <Table.Thead>
           <Table.Tr>
@@ -75,6 +102,7 @@ function Entries({ name }: { name: string }) {
             <Table.Th>Reason</Table.Th>
             <Table.Th>Added</Table.Th>
             <Table.Th>Expires</Table.Th>
+            <Table.Th />
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
@@ -87,6 +115,18 @@ function Entries({ name }: { name: string }) {
                 {when(entry.added_at)} by {entry.added_by}
               </Table.Td>
               <Table.Td>{entry.expires_at ? when(entry.expires_at) : 'never'}</Table.Td>
+              <Table.Td>
+                <Button
+                  size="compact-xs"
+                  variant="subtle"
+                  color="red"
+                  aria-label={`Remove ${entry.value}`}
+                  disabled={refusal !== null || remove.isPending}
+                  onClick={() => remove.mutate(() => api.removeListEntry(name, entry.value))}
+                >
+                  Remove
+                </Button>
+              </Table.Td>
             </Table.Tr>
           ))}
         </Table.Tbody>
@@ -98,5 +138,66 @@ function Entries({ name }: { name: string }) {
         </Button>
       )}
     </div>
+  );
+}
+
+/** One entry: the value (normalised by Warden as events are), why, and until when. */
+function AddEntry({ name, disabled }: { name: string; disabled: boolean }) {
+  const add = useListChange(name);
+  const [value, setValue] = useState('');
+  const [reason, setReason] = useState('');
+  // datetime-local: the analyst's own time zone, sent as an instant.
+  const [expires, setExpires] = useState('');
+  return (
+    <form
+      onSubmit={(event) => {
+        event.preventDefault();
+        add.mutate(
+          () =>
+            api.addListEntry(name, {
+              value: value.trim(),
+              reason: reason.trim(),
+              expires_at: expires ? new Date(expires).toISOString() : undefined,
+            }),
+          {
+            onSuccess: () => {
+              setValue('');
+              setReason('');
+              setExpires('');
+            },
+          },
+        );
+      }}
+    >
+      <Group align="end" mb="sm">
+        <TextInput
+          label="Value"
+          required
+          w={280}
+          value={value}
+          disabled={disabled}
+          onChange={(event) => setValue(event.currentTarget.value)}
+        />
+        <TextInput
+          label="Reason"
+          style={{ flex: 1 }}
+          maxLength={500}
+          value={reason}
+          disabled={disabled}
+          onChange={(event) => setReason(event.currentTarget.value)}
+        />
+        <TextInput
+          label="Expires (optional)"
+          type="datetime-local"
+          value={expires}
+          disabled={disabled}
+          onChange={(event) => setExpires(event.currentTarget.value)}
+        />
+        <Button type="submit" disabled={disabled || !value.trim()} loading={add.isPending}>
+          Add entry
+        </Button>
+      </Group>
+      {add.error && <ErrorNote error={add.error} />}
+    </form>
   );
 }

@@ -4,12 +4,25 @@
  * change lives in this module's memory only, so nothing a script could steal is ever stored.
  */
 
-export type Role = 'viewer' | 'analyst' | 'risk_manager' | 'admin';
+import {
+  BLOCKABLE,
+  type Blockable,
+  type CaseNoteView,
+  type CaseOutcome,
+  type CaseStatus,
+  type CaseView,
+  type StaffRole,
+  type StaffSessionView,
+  type StaffView,
+  type WebhookDeliveryView,
+  type WebhookEndpointView,
+} from '@warden/contracts';
+
+export type Role = StaffRole;
 export type Action = 'allow' | 'challenge' | 'review' | 'block';
-export type CaseStatus = 'open' | 'claimed' | 'waiting' | 'closed';
-export type Outcome = 'accept' | 'reject' | 'contact_shopper';
-export const BLOCKABLE = ['email', 'ip', 'card', 'device', 'account_number', 'user'] as const;
-export type Blockable = (typeof BLOCKABLE)[number];
+export type Outcome = CaseOutcome;
+export type { Blockable, CaseStatus };
+export { BLOCKABLE };
 /** The event types Warden decides on, so the only ones a case can come from. */
 export const DECISION_EVENT_TYPES = [
   'account.created',
@@ -21,52 +34,15 @@ export const DECISION_EVENT_TYPES = [
   'payout.requested',
 ] as const;
 
-export interface Staff {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-}
-
-export interface Session {
-  staff: Staff;
-  scopes: string[];
-  csrf_token: string;
-}
+export type Staff = StaffView;
+export type Session = StaffSessionView;
 
 export type SignInStep =
   | { stage: 'totp' }
   | { stage: 'totp_enrollment'; secret: string; otpauth_uri: string };
 
-export interface Case {
-  id: string;
-  decision_id: string;
-  event_id: string;
-  event_type: string;
-  user_id: string | null;
-  score: number | null;
-  /** Minor units of the installation's reference currency. */
-  amount_ref: number | null;
-  country: string | null;
-  matched_rules: string[];
-  status: CaseStatus;
-  /** `staff:<id>`, `api_key:<id>` or null. */
-  assignee: string | null;
-  escalated: boolean;
-  outcome: string | null;
-  opened_at: string;
-  due_at: string;
-  overdue: boolean;
-  contact_deadline: string | null;
-  closed_at: string | null;
-}
-
-export interface CaseNote {
-  at: string;
-  author: string;
-  kind: string;
-  body: string | null;
-}
+export type Case = CaseView;
+export type CaseNote = CaseNoteView;
 
 export interface Reason {
   kind: 'rule' | 'feature' | 'policy';
@@ -177,29 +153,8 @@ export interface AuditRecord {
   details: Record<string, unknown>;
 }
 
-export interface WebhookEndpoint {
-  id: string;
-  url: string;
-  kinds: string[];
-  description: string | null;
-  created_at: string;
-  created_by: string;
-  disabled_at: string | null;
-}
-
-export interface WebhookDelivery {
-  id: string;
-  endpoint_id: string;
-  kind: string;
-  payload: unknown;
-  status: 'pending' | 'delivered' | 'failed';
-  attempts: number;
-  next_attempt_at: string | null;
-  last_status: number | null;
-  last_error: string | null;
-  created_at: string;
-  delivered_at: string | null;
-}
+export type WebhookEndpoint = WebhookEndpointView;
+export type WebhookDelivery = WebhookDeliveryView;
 
 export interface ListEntryInput {
   value: string;

@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { CASE_STATUSES, STAFF_ROLES, WEBHOOK_DELIVERY_STATUSES, WEBHOOK_KINDS } from './console-values.js';
 
 /**
  * What the console's routes answer — staff, review cases, webhooks — in one place: the server
@@ -7,9 +8,6 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 
 const lit = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
 const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-
-export const STAFF_ROLES = ['viewer', 'analyst', 'risk_manager', 'admin'] as const;
-export type StaffRole = (typeof STAFF_ROLES)[number];
 
 export const StaffView = Type.Object({
   id: Type.String(),
@@ -32,14 +30,6 @@ export const StaffSessionView = Type.Object({
   }),
 });
 export type StaffSessionView = Static<typeof StaffSessionView>;
-
-export const CASE_STATUSES = ['open', 'claimed', 'waiting', 'closed'] as const;
-export type CaseStatus = (typeof CASE_STATUSES)[number];
-export const CASE_OUTCOMES = ['accept', 'reject', 'contact_shopper'] as const;
-export type CaseOutcome = (typeof CASE_OUTCOMES)[number];
-/** What a rejected case can put on the block lists, taken from its event. */
-export const BLOCKABLE = ['email', 'ip', 'card', 'device', 'account_number', 'user'] as const;
-export type Blockable = (typeof BLOCKABLE)[number];
 
 export const CaseView = Type.Object({
   id: Type.String(),
@@ -70,10 +60,6 @@ export const CaseNoteView = Type.Object({
   body: nullable(Type.String()),
 });
 export type CaseNoteView = Static<typeof CaseNoteView>;
-
-export const WEBHOOK_KINDS = ['case.opened', 'case.decided', 'case.contact_shopper'] as const;
-export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
-export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
 
 export const WebhookEndpointView = Type.Object({
   id: Type.String(),

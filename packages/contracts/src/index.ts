@@ -1,4 +1,5 @@
 export * from './console.js';
+export * from './console-values.js';
 export * from './counters.js';
 export * from './decisions.js';
 export * from './device.js';

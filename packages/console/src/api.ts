@@ -11,9 +11,12 @@ import {
   type CaseOutcome,
   type CaseStatus,
   type CaseView,
+  DECISION_EVENT_TYPES,
   type StaffRole,
   type StaffSessionView,
   type StaffView,
+  type StatsOverview,
+  type UserGraph,
   type WebhookDeliveryView,
   type WebhookEndpointView,
 } from '@warden/contracts';
@@ -22,17 +25,8 @@ export type Role = StaffRole;
 export type Action = 'allow' | 'challenge' | 'review' | 'block';
 export type Outcome = CaseOutcome;
 export type { Blockable, CaseStatus };
-export { BLOCKABLE };
 /** The event types Warden decides on, so the only ones a case can come from. */
-export const DECISION_EVENT_TYPES = [
-  'account.created',
-  'account.updated',
-  'login.succeeded',
-  'login.failed',
-  'payment.attempted',
-  'order.created',
-  'payout.requested',
-] as const;
+export { BLOCKABLE, DECISION_EVENT_TYPES };
 
 export type Staff = StaffView;
 export type Session = StaffSessionView;
@@ -104,26 +98,10 @@ export interface UserProfile {
   recent_decisions: Decision[];
 }
 
-export type NodeKind = 'user' | 'device' | 'card' | 'email' | 'phone' | 'ip' | 'address' | 'account_number';
 
-export interface LinkGraph {
-  nodes: { id: string; kind: NodeKind; label: string; fraud: boolean | null; center: boolean }[];
-  edges: { from: string; to: string }[];
-}
+export type LinkGraph = UserGraph;
 
-export interface Stats {
-  days: {
-    day: string;
-    decisions: number;
-    allow: number;
-    challenge: number;
-    review: number;
-    block: number;
-    frauds: number;
-  }[];
-  scores: { from: number; to: number; count: number }[];
-  queue: { open: number; claimed: number; waiting: number; overdue: number };
-}
+export type Stats = StatsOverview;
 
 export interface List {
   name: string;

@@ -86,3 +86,41 @@ export const WebhookDeliveryView = Type.Object({
   delivered_at: nullable(Type.String()),
 });
 export type WebhookDeliveryView = Static<typeof WebhookDeliveryView>;
+
+export const UserGraph = Type.Object({
+  nodes: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      kind: Type.String({ description: 'user, device, card, email, phone, ip, address or account_number' }),
+      label: Type.String(),
+      fraud: nullable(Type.Boolean()),
+      center: Type.Boolean(),
+    }),
+  ),
+  edges: Type.Array(Type.Object({ from: Type.String(), to: Type.String() })),
+});
+export type UserGraph = Static<typeof UserGraph>;
+
+export const StatsOverview = Type.Object({
+  days: Type.Array(
+    Type.Object({
+      day: Type.String(),
+      decisions: Type.Integer(),
+      allow: Type.Integer(),
+      challenge: Type.Integer(),
+      review: Type.Integer(),
+      block: Type.Integer(),
+      frauds: Type.Integer({
+        description: 'Chargebacks and fraud alerts, and review cases closed as fraud, that day',
+      }),
+    }),
+  ),
+  scores: Type.Array(Type.Object({ from: Type.Integer(), to: Type.Integer(), count: Type.Integer() })),
+  queue: Type.Object({
+    open: Type.Integer(),
+    claimed: Type.Integer(),
+    waiting: Type.Integer(),
+    overdue: Type.Integer(),
+  }),
+});
+export type StatsOverview = Static<typeof StatsOverview>;

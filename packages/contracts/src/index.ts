@@ -4,6 +4,7 @@ export * from './counters.js';
 export * from './decisions.js';
 export * from './device.js';
 export * from './errors.js';
+export * from './event-types.js';
 export * from './events.js';
 export * from './limits.js';
 export * from './lists.js';

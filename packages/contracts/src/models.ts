@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { DECISION_EVENT_TYPES } from './events.js';
+import { DECISION_EVENT_TYPES } from './event-types.js';
 
 const closed = { additionalProperties: false } as const;
 const lit = <T extends string>(values: readonly T[], options: { description?: string } = {}) =>

@@ -1,4 +1,4 @@
-import type { EventType } from './events.js';
+import type { EventType } from './event-types.js';
 
 /**
  * Fields each event type must carry beyond `id`, `type` and `occurred_at`. A dotted name means a

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { CHALLENGES } from './decisions.js';
-import { DECISION_EVENT_TYPES } from './events.js';
+import { DECISION_EVENT_TYPES } from './event-types.js';
 
 export const RULE_ACTIONS = ['allow', 'block', 'review', 'challenge', 'tag'] as const;
 export type RuleAction = (typeof RULE_ACTIONS)[number];

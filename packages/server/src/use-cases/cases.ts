@@ -23,7 +23,7 @@ import type { AuditLog } from './audit.js';
 import type { EventIngestor } from './ingest-events.js';
 import type { Lists } from './lists.js';
 import type { LiveState } from './live-state.js';
-import { Poller } from './poller.js';
+import { Polled } from './poller.js';
 import type { Webhooks } from './webhooks.js';
 
 /** The block list each blockable identifier goes to. */
@@ -57,10 +57,9 @@ const OPEN_STATES = ['open', 'claimed', 'waiting'] as const;
  * not come in time). Outcomes are `label` events through the ingest path, so models and counters
  * learn from them.
  */
-export class Cases {
+export class Cases extends Polled {
   /** From a little before start: decisions older than that are history, not a queue to fill. */
   private since: Date;
-  private readonly poller: Poller;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -75,24 +74,11 @@ export class Cases {
     private readonly settings: CasesSettings,
     onError: (error: unknown) => void,
   ) {
-    this.poller = new Poller(() => this.pass(), onError);
+    super(onError);
     this.since = new Date(clock.now().getTime() - LOOKBACK_MS);
   }
 
-  start(intervalMs: number): void {
-    this.poller.start(intervalMs);
-  }
-
-  stop(): Promise<void> {
-    return this.poller.stop();
-  }
-
-  /** Opens the cases of review decisions made so far and closes unanswered contacts: one pass. */
-  refresh(): Promise<void> {
-    return this.poller.refresh();
-  }
-
-  private async pass(): Promise<void> {
+  protected async pass(): Promise<void> {
     const startedAt = this.clock.now().getTime();
     for (;;) {
       const pending = await reviewDecisionsWithoutCase(this.db, this.since, PAGE);

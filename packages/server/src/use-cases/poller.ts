@@ -55,3 +55,31 @@ export class Poller {
     }
   }
 }
+
+/**
+ * A service whose work is a pass run on a timer (and on demand, by refresh): the start, stop and
+ * refresh of its poller, once.
+ */
+export abstract class Polled {
+  private readonly poller: Poller;
+
+  constructor(onError: (error: unknown) => void) {
+    this.poller = new Poller(() => this.pass(), onError);
+  }
+
+  /** One pass of the work. */
+  protected abstract pass(): Promise<void>;
+
+  start(intervalMs: number): void {
+    this.poller.start(intervalMs);
+  }
+
+  stop(): Promise<void> {
+    return this.poller.stop();
+  }
+
+  /** Runs a pass now (or waits for the one under way and runs another), for tests and tools. */
+  refresh(): Promise<void> {
+    return this.poller.refresh();
+  }
+}

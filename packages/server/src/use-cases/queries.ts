@@ -1,4 +1,4 @@
-import type { Decision, Event } from '@warden/contracts';
+import type { Decision, Event, UserGraph } from '@warden/contracts';
 import {
   type EntityKind,
   entityValue,
@@ -36,11 +36,6 @@ export const PROFILE_HISTORY = 5000;
 export const OTHER_USERS_CAP = 1000;
 /** Other users drawn per linked entity in a user's graph. */
 export const GRAPH_PER_ENTITY = 25;
-
-export interface UserGraph {
-  nodes: { id: string; kind: string; label: string; fraud: boolean | null; center: boolean }[];
-  edges: { from: string; to: string }[];
-}
 
 const GRAPH_KIND: Record<EntityKind, string> = {
   email: 'email',

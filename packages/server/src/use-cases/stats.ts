@@ -1,3 +1,4 @@
+import type { StatsOverview } from '@warden/contracts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Clock } from '../ids.js';
@@ -6,21 +7,7 @@ import { actionsPerDay, fraudsPerDay, queueCounts, scoreBuckets } from '../repos
 const DAY_MS = 86_400_000;
 const ACTIONS = ['allow', 'challenge', 'review', 'block'] as const;
 
-export interface DayStats {
-  day: string;
-  decisions: number;
-  allow: number;
-  challenge: number;
-  review: number;
-  block: number;
-  frauds: number;
-}
-
-export interface Overview {
-  days: DayStats[];
-  scores: { from: number; to: number; count: number }[];
-  queue: { open: number; claimed: number; waiting: number; overdue: number };
-}
+type DayStats = StatsOverview['days'][number];
 
 /** The dashboard's figures: volumes and actions per day, the score distribution, the queue. */
 export class Stats {
@@ -29,7 +16,7 @@ export class Stats {
     private readonly clock: Clock,
   ) {}
 
-  async overview(days: number): Promise<Overview> {
+  async overview(days: number): Promise<StatsOverview> {
     const now = this.clock.now();
     const firstDay = Math.floor(now.getTime() / DAY_MS) - (days - 1);
     const from = new Date(firstDay * DAY_MS);

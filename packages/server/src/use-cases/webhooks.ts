@@ -28,7 +28,7 @@ import {
   type WebhookEndpointRow,
 } from '../repositories/webhooks.js';
 import type { AuditLog } from './audit.js';
-import { Poller } from './poller.js';
+import { Polled } from './poller.js';
 
 export interface WebhookSettings {
   /** The first retry's wait; each next one waits four times longer, up to 12 hours. */
@@ -58,9 +58,7 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
  * timestamp, and retries with backoff; the delivery table is the log the console shows, and a
  * failed delivery can be sent again.
  */
-export class Webhooks {
-  private readonly poller: Poller;
-
+export class Webhooks extends Polled {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly keyring: Keyring,
@@ -70,20 +68,7 @@ export class Webhooks {
     private readonly settings: WebhookSettings,
     onError: (error: unknown) => void,
   ) {
-    this.poller = new Poller(() => this.pass(), onError);
-  }
-
-  start(intervalMs: number): void {
-    this.poller.start(intervalMs);
-  }
-
-  stop(): Promise<void> {
-    return this.poller.stop();
-  }
-
-  /** Sends what is due now: one pass. */
-  refresh(): Promise<void> {
-    return this.poller.refresh();
+    super(onError);
   }
 
   async create(input: {
@@ -218,7 +203,7 @@ export class Webhooks {
     return deliveryView(updated);
   }
 
-  private async pass(): Promise<void> {
+  protected async pass(): Promise<void> {
     for (;;) {
       const due = await dueDeliveries(this.db, this.clock.now(), BATCH);
       if (!due.length) return;

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { Decision, ErrorBody } from '@warden/contracts';
+import { Decision, ErrorBody, StatsOverview, UserGraph } from '@warden/contracts';
 import { WardenError } from '../../errors.js';
 import type { Services } from '../../services.js';
 
@@ -190,18 +190,7 @@ export const readRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
           '(accept), or null.',
         params: Type.Object({ id: Id }),
         response: {
-          200: Type.Object({
-            nodes: Type.Array(
-              Type.Object({
-                id: Type.String(),
-                kind: Type.String(),
-                label: Type.String(),
-                fraud: Type.Union([Type.Boolean(), Type.Null()]),
-                center: Type.Boolean(),
-              }),
-            ),
-            edges: Type.Array(Type.Object({ from: Type.String(), to: Type.String() })),
-          }),
+          200: UserGraph,
           ...errors,
         },
         security: [{ bearer: [] }],
@@ -222,30 +211,7 @@ export const readRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = asy
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({
-            days: Type.Array(
-              Type.Object({
-                day: Type.String(),
-                decisions: Type.Integer(),
-                allow: Type.Integer(),
-                challenge: Type.Integer(),
-                review: Type.Integer(),
-                block: Type.Integer(),
-                frauds: Type.Integer({
-                  description: 'Chargebacks and fraud alerts, and review cases closed as fraud, that day',
-                }),
-              }),
-            ),
-            scores: Type.Array(
-              Type.Object({ from: Type.Integer(), to: Type.Integer(), count: Type.Integer() }),
-            ),
-            queue: Type.Object({
-              open: Type.Integer(),
-              claimed: Type.Integer(),
-              waiting: Type.Integer(),
-              overdue: Type.Integer(),
-            }),
-          }),
+          200: StatsOverview,
           ...errors,
           422: ErrorBody,
         },

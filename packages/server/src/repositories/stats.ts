@@ -1,27 +1,22 @@
 import { sql } from 'kysely';
 import type { Executor } from '../db/executor.js';
 
-/** Decisions per UTC day and action since `from`. */
-export async function actionsPerDay(
+/**
+ * Decisions since `from` counted by UTC day, action and score bucket (tens; 90–100 in the last;
+ * null when unscored), in one pass over the decisions.
+ */
+export async function decisionCounts(
   db: Executor,
   from: Date,
-): Promise<{ day: string; action: string; n: number }[]> {
-  const rows = await sql<{ day: string; action: string; n: number }>`
-    select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD') as day, action, count(*)::int as n
+): Promise<{ day: string; action: string; bucket: number | null; n: number }[]> {
+  const rows = await sql<{ day: string; action: string; bucket: number | null; n: number }>`
+    select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD') as day, action,
+      -- least() skips nulls: an unscored decision must stay null, not land in 90–100.
+      case when score is null then null else least(score / 10, 9) end::int as bucket, count(*)::int as n
     from decisions where created_at >= ${from}
-    group by 1, 2
+    group by 1, 2, 3
   `.execute(db);
   return rows.rows;
-}
-
-/** Scored decisions since `from` in ten buckets of ten points (90–100 in the last). */
-export async function scoreBuckets(db: Executor, from: Date): Promise<Map<number, number>> {
-  const rows = await sql<{ bucket: number; n: number }>`
-    select least(score / 10, 9)::int as bucket, count(*)::int as n
-    from decisions where created_at >= ${from} and score is not null
-    group by 1
-  `.execute(db);
-  return new Map(rows.rows.map((r) => [r.bucket, r.n]));
 }
 
 /**

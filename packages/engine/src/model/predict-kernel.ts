@@ -12,8 +12,8 @@ import {
 
 /**
  * The scorer: a small WebAssembly function that walks the trees of one model, and the layout of
- * the model in its memory. `npm run bench:model` measures it (per-event p99 23.5 → see
- * bench/README.md, about twice as fast as the JavaScript walker it replaced).
+ * the model in its memory. `npm run bench:model` measures it: about twice as fast as the
+ * JavaScript walker it replaced (bench/README.md has the figures).
  *
  * Why WebAssembly: which way a split goes is as good as random, so a walk that branches on it
  * mispredicts at every other level. JavaScript has no way to ask for a conditional move; a

@@ -98,7 +98,6 @@ export interface UserProfile {
   recent_decisions: Decision[];
 }
 
-
 export type LinkGraph = UserGraph;
 
 export type Stats = StatsOverview;

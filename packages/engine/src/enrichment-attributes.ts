@@ -1,5 +1,5 @@
 import { attributesFrom } from './attribute-definer.js';
-import type { AttributeDefinition, AttributeSources, AttributeValue } from './catalogue.js';
+import type { AttributeDefinition, AttributeSources } from './catalogue.js';
 import { distanceKm, type Enriched, ipLocalHour } from './enrichment.js';
 import { ipNetwork, upperCode } from './normalise.js';
 

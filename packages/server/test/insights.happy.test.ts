@@ -77,9 +77,13 @@ describe('link graph and dashboard figures', () => {
   });
 
   it('finds users by what their events named, normalised as events are', async () => {
-    const byEmail = (await t.get('/v1/users?email=%20RING_A@Example.COM')).json() as { data: { id: string }[] };
+    const byEmail = (await t.get('/v1/users?email=%20RING_A@Example.COM')).json() as {
+      data: { id: string }[];
+    };
     expect(byEmail.data.map((u) => u.id)).toEqual(['ring_a']);
-    const byDevice = (await t.get('/v1/users?device=dev_shared')).json() as { data: { id: string; events: number }[] };
+    const byDevice = (await t.get('/v1/users?device=dev_shared')).json() as {
+      data: { id: string; events: number }[];
+    };
     expect(byDevice.data.map((u) => u.id).sort()).toEqual(['ring_a', 'ring_b', 'ring_c']);
     expect((await t.get('/v1/users?card=fp_loner')).json().data).toMatchObject([{ id: 'loner', events: 1 }]);
     expect((await t.get('/v1/users?ip=198.51.100.99')).json().data).toMatchObject([{ id: 'loner' }]);

@@ -38,9 +38,9 @@ describe('counters and derived features in the config file', () => {
   it('loads the handbook example as a config file', () => {
     const file = new URL('../../../examples/handbook-counters.json', import.meta.url).pathname;
     const config = loadConfig({ WARDEN_CONFIG: file });
-    // The 15 reference features, and four more the handbook model learns from.
-    expect(config.counters?.length).toBe(6);
-    expect(config.derivedFeatures?.length).toBe(19);
+    // The 15 reference features, and 33 more the handbook model learns from.
+    expect(config.counters?.length).toBe(8);
+    expect(config.derivedFeatures?.length).toBe(48);
     const ecommerce = new URL('../../../examples/ecommerce-counters.json', import.meta.url).pathname;
     expect(loadConfig({ WARDEN_CONFIG: ecommerce }).counters?.length).toBeGreaterThan(0);
   });

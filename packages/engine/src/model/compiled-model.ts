@@ -221,30 +221,7 @@ export function compileModel(input: unknown): Result<CompiledModel> {
   }
 
   const categoryCount = Int32Array.from(features, (f) => f.categories?.length ?? 0);
-  let predict: ScoreKernel;
-  try {
-    predict = scoreKernel({
-      featureCount: features.length,
-      roots,
-      feature,
-      threshold,
-      left,
-      right,
-      missingLeft,
-      categoryOffset,
-      categoryBits,
-      categoryCount,
-      value,
-      // The walk counts splits; treeDepth counts nodes.
-      depth: treeDepth.map((d) => d - 1),
-    });
-  } catch (error) {
-    return fail('trees', error instanceof Error ? error.message : String(error));
-  }
-  return ok({
-    predict,
-    document: doc as ModelDocument,
-    features,
+  const trees = {
     roots,
     feature,
     threshold,
@@ -255,6 +232,19 @@ export function compileModel(input: unknown): Result<CompiledModel> {
     categoryBits,
     categoryCount,
     value,
+  };
+  let predict: ScoreKernel;
+  try {
+    // The walk counts splits; treeDepth counts nodes.
+    predict = scoreKernel({ ...trees, featureCount: features.length, depth: treeDepth.map((d) => d - 1) });
+  } catch (error) {
+    return fail('trees', error instanceof Error ? error.message : String(error));
+  }
+  return ok({
+    predict,
+    document: doc as ModelDocument,
+    features,
+    ...trees,
     cover,
     baseMargin: doc.base_margin,
     float32: doc.input_precision === 'float32',

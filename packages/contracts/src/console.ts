@@ -31,6 +31,154 @@ export const StaffSessionView = Type.Object({
 });
 export type StaffSessionView = Static<typeof StaffSessionView>;
 
+/** A passkey of the signed-in staff member, as `GET /v1/staff/me/passkeys` lists it. */
+export const PasskeyView = Type.Object({
+  id: Type.String({ description: '`pkey_…`' }),
+  name: Type.String({ description: 'The name its owner gave it' }),
+  rp_id: Type.String({ description: 'The host name it was made for; it signs in there only' }),
+  transports: Type.Array(Type.String(), {
+    description: 'How the browser reaches it: internal, hybrid, usb, …',
+  }),
+  created_at: Type.String(),
+  last_used_at: nullable(Type.String()),
+});
+export type PasskeyView = Static<typeof PasskeyView>;
+
+const CredentialDescriptor = Type.Object(
+  { id: Type.String(), type: Type.String(), transports: Type.Optional(Type.Array(Type.String())) },
+  { additionalProperties: true },
+);
+const Extensions = Type.Object({}, { additionalProperties: true });
+
+/**
+ * WebAuthn options for signing in with a passkey (PublicKeyCredentialRequestOptionsJSON): hand
+ * them to `navigator.credentials.get()`, or to `startAuthentication({ optionsJSON })` of
+ * @simplewebauthn/browser.
+ */
+export const PasskeyRequestOptions = Type.Object(
+  {
+    challenge: Type.String({ description: 'base64url; good once, for five minutes' }),
+    timeout: Type.Optional(Type.Integer()),
+    rpId: Type.Optional(Type.String()),
+    allowCredentials: Type.Optional(Type.Array(CredentialDescriptor)),
+    userVerification: Type.Optional(Type.String()),
+    hints: Type.Optional(Type.Array(Type.String())),
+    extensions: Type.Optional(Extensions),
+  },
+  { additionalProperties: true },
+);
+export type PasskeyRequestOptions = Static<typeof PasskeyRequestOptions>;
+
+/**
+ * WebAuthn options for making a passkey (PublicKeyCredentialCreationOptionsJSON): hand them to
+ * `navigator.credentials.create()`, or to `startRegistration({ optionsJSON })`.
+ */
+export const PasskeyCreationOptions = Type.Object(
+  {
+    rp: Type.Object(
+      { id: Type.Optional(Type.String()), name: Type.String() },
+      { additionalProperties: true },
+    ),
+    user: Type.Object(
+      { id: Type.String(), name: Type.String(), displayName: Type.String() },
+      { additionalProperties: true },
+    ),
+    challenge: Type.String({ description: 'base64url; good once, for five minutes' }),
+    pubKeyCredParams: Type.Array(
+      Type.Object({ alg: Type.Integer(), type: Type.String() }, { additionalProperties: true }),
+    ),
+    timeout: Type.Optional(Type.Integer()),
+    excludeCredentials: Type.Optional(Type.Array(CredentialDescriptor)),
+    authenticatorSelection: Type.Optional(
+      Type.Object(
+        {
+          authenticatorAttachment: Type.Optional(Type.String()),
+          requireResidentKey: Type.Optional(Type.Boolean()),
+          residentKey: Type.Optional(Type.String()),
+          userVerification: Type.Optional(Type.String()),
+        },
+        { additionalProperties: true },
+      ),
+    ),
+    hints: Type.Optional(Type.Array(Type.String())),
+    attestation: Type.Optional(Type.String()),
+    attestationFormats: Type.Optional(Type.Array(Type.String())),
+    extensions: Type.Optional(Extensions),
+  },
+  { additionalProperties: true },
+);
+export type PasskeyCreationOptions = Static<typeof PasskeyCreationOptions>;
+
+const b64url = (description: string) =>
+  Type.String({ minLength: 1, maxLength: 16_384, pattern: '^[A-Za-z0-9_-]+={0,2}$', description });
+
+/**
+ * What the browser answers a sign-in with (AuthenticationResponseJSON): `startAuthentication()`'s
+ * result, or a `PublicKeyCredential`'s `toJSON()`.
+ */
+export const PasskeyAssertion = Type.Object(
+  {
+    id: b64url('The credential id'),
+    rawId: b64url('The credential id again'),
+    type: Type.Literal('public-key'),
+    response: Type.Object(
+      {
+        clientDataJSON: b64url('The client data, base64url'),
+        authenticatorData: b64url('The authenticator data, base64url'),
+        signature: b64url('The signature, base64url'),
+        userHandle: Type.Optional(Type.String({ maxLength: 1024 })),
+      },
+      { additionalProperties: true },
+    ),
+    authenticatorAttachment: Type.Optional(Type.String({ maxLength: 32 })),
+    clientExtensionResults: Type.Optional(Extensions),
+  },
+  { additionalProperties: true },
+);
+export type PasskeyAssertion = Static<typeof PasskeyAssertion>;
+
+/** What the browser answers a registration with (RegistrationResponseJSON). */
+export const PasskeyAttestation = Type.Object(
+  {
+    id: b64url('The new credential id'),
+    rawId: b64url('The new credential id again'),
+    type: Type.Literal('public-key'),
+    response: Type.Object(
+      {
+        clientDataJSON: b64url('The client data, base64url'),
+        attestationObject: b64url('The attestation object, base64url'),
+        authenticatorData: Type.Optional(b64url('The authenticator data, base64url')),
+        transports: Type.Optional(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 16 })),
+        publicKeyAlgorithm: Type.Optional(Type.Integer()),
+        publicKey: Type.Optional(b64url('The public key, base64url (SPKI)')),
+      },
+      { additionalProperties: true },
+    ),
+    authenticatorAttachment: Type.Optional(Type.String({ maxLength: 32 })),
+    clientExtensionResults: Type.Optional(Extensions),
+  },
+  { additionalProperties: true },
+);
+export type PasskeyAttestation = Static<typeof PasskeyAttestation>;
+
+/**
+ * What sign-in step one answers: the second step that follows. `passkey` (with `methods`
+ * listing it) is there when the account has a passkey for this host and its authenticator app is
+ * enrolled: then the sign-in may finish with either.
+ */
+export const StaffSignInStep = Type.Object({
+  stage: Type.Union([Type.Literal('totp'), Type.Literal('totp_enrollment')]),
+  secret: Type.Optional(Type.String({ description: 'totp_enrollment: the secret for the app' })),
+  otpauth_uri: Type.Optional(Type.String({ description: 'totp_enrollment: what a QR code of it holds' })),
+  methods: Type.Optional(
+    Type.Array(Type.Union([Type.Literal('totp'), Type.Literal('passkey')]), {
+      description: 'The ways this sign-in may finish, when there is more than the code',
+    }),
+  ),
+  passkey: Type.Optional(PasskeyRequestOptions),
+});
+export type StaffSignInStep = Static<typeof StaffSignInStep>;
+
 export const CaseView = Type.Object({
   id: Type.String(),
   decision_id: Type.String(),

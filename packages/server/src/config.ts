@@ -78,6 +78,12 @@ export const ConfigSchema = Type.Object(
      * set it to true behind a proxy that ends TLS.
      */
     secureCookies: Type.Optional(Type.Boolean()),
+    /**
+     * The console's address as people's browsers see it (https://warden.example.com), behind a
+     * proxy especially: passkeys are bound to its host name and checked against its origin.
+     * Unset: the request's own Host and protocol.
+     */
+    publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^/?#]+', maxLength: 2048 })),
     /** The demo checkout page at /demo/checkout; on by default on embedded storage only. */
     demo: Type.Optional(Type.Boolean()),
     /** Rate limit policies by action (docs/rate-limits.md); a structure, so only the file sets it. */
@@ -142,6 +148,7 @@ export const ENV_NAMES: Record<Exclude<keyof Config, FileOnlyKey>, string> = {
   staffLockoutMinutes: 'WARDEN_STAFF_LOCKOUT_MINUTES',
   staffSignInRateLimit: 'WARDEN_STAFF_SIGN_IN_RATE_LIMIT',
   secureCookies: 'WARDEN_SECURE_COOKIES',
+  publicUrl: 'WARDEN_PUBLIC_URL',
   demo: 'WARDEN_DEMO',
 };
 
@@ -214,6 +221,11 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   }
   if (Boolean(config.tlsCertFile) !== Boolean(config.tlsKeyFile)) {
     throw new ConfigError('Set both WARDEN_TLS_CERT_FILE and WARDEN_TLS_KEY_FILE, or neither');
+  }
+  if (config.publicUrl !== undefined && !URL.canParse(config.publicUrl)) {
+    throw new ConfigError(
+      `WARDEN_PUBLIC_URL=${config.publicUrl} is not a URL: give the console's address, like https://warden.example.com`,
+    );
   }
   if (config.masterKey !== undefined && Buffer.from(config.masterKey, 'base64').length !== 32) {
     throw new ConfigError(

@@ -19,6 +19,7 @@ export type IdPrefix =
   | 'dev'
   | 'dtk'
   | 'stf'
+  | 'pkey'
   | 'case'
   | 'note'
   | 'whk'

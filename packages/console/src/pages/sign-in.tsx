@@ -2,6 +2,7 @@ import {
   Button,
   Center,
   Code,
+  Group,
   Image,
   Paper,
   PasswordInput,
@@ -15,7 +16,10 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { api, type SignInStep } from '../api.js';
 import { ErrorNote } from '../components.js';
 
-/** Password, then the authenticator app's code; on the first sign-in, enrolling the app. */
+/**
+ * Password, then the authenticator app's code; on the first sign-in, enrolling the app. With a
+ * passkey for this site, the passkey may stand in for the code.
+ */
 export function SignInPage() {
   const queryClient = useQueryClient();
   const [step, setStep] = useState<SignInStep | null>(null);
@@ -25,6 +29,19 @@ export function SignInPage() {
   const signIn = useMutation({ mutationFn: () => api.signIn(email, password), onSuccess: setStep });
   const confirm = useMutation({
     mutationFn: () => api.confirmCode(code.trim()),
+    onSuccess: (session) => queryClient.setQueryData(['session'], session),
+  });
+  // Step one's options are good for one try: after it, ask for new ones.
+  const [optionsSpent, setOptionsSpent] = useState(false);
+  const passkey = useMutation({
+    mutationFn: async () => {
+      const offered = step?.stage === 'totp' && !optionsSpent ? step.passkey : undefined;
+      const optionsJSON = offered ?? (await api.passkeySignInOptions());
+      setOptionsSpent(true);
+      // Only accounts with a passkey need the WebAuthn helpers: loaded on demand.
+      const { startAuthentication } = await import('@simplewebauthn/browser');
+      return api.confirmPasskey(await startAuthentication({ optionsJSON }));
+    },
     onSuccess: (session) => queryClient.setQueryData(['session'], session),
   });
   const submit = (event: FormEvent, action: () => void) => {
@@ -76,9 +93,17 @@ export function SignInPage() {
                 onChange={(event) => setCode(event.currentTarget.value)}
               />
               {confirm.error && <ErrorNote error={confirm.error} title="Not signed in" />}
-              <Button type="submit" loading={confirm.isPending}>
-                Sign in
-              </Button>
+              {passkey.error && <ErrorNote error={passkey.error} title="Not signed in with the passkey" />}
+              <Group grow>
+                <Button type="submit" loading={confirm.isPending}>
+                  Sign in
+                </Button>
+                {step.stage === 'totp' && step.passkey && (
+                  <Button variant="light" loading={passkey.isPending} onClick={() => passkey.mutate()}>
+                    Use a passkey
+                  </Button>
+                )}
+              </Group>
             </Stack>
           </form>
         )}

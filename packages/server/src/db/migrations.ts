@@ -410,6 +410,39 @@ const migrations: Record<string, Migration> = {
       await runStatements(db, 'create index decisions_created_brin on decisions using brin (created_at)');
     },
   },
+  '0013_staff_passkeys': {
+    async up(db: Kysely<unknown>) {
+      // Staff passkeys (use-cases/staff-passkeys.ts): each credential's public key, signature
+      // counter and the relying party (host name) it was made for; the name its owner gave it is
+      // encrypted. A WebAuthn challenge waits in the database, not in a node's memory, bound to
+      // the session that asked for it: the answer may reach another node.
+      await runStatements(
+        db,
+        `
+        create table staff_passkeys (
+          id text primary key,
+          staff_id text not null references staff (id) on delete cascade,
+          credential_id text not null unique,
+          public_key bytea not null,
+          counter bigint not null default 0,
+          transports text[] not null default '{}',
+          name text not null,
+          rp_id text not null,
+          created_at timestamptz not null,
+          last_used_at timestamptz
+        );
+        create index staff_passkeys_staff on staff_passkeys (staff_id);
+        create table staff_webauthn_challenges (
+          session_id text primary key references staff_sessions (id) on delete cascade,
+          purpose text not null,
+          challenge text not null,
+          rp_id text not null,
+          expires_at timestamptz not null
+        )
+      `,
+      );
+    },
+  },
 };
 
 class CodeMigrationProvider implements MigrationProvider {

@@ -253,6 +253,37 @@ export interface StaffSessionsTable {
   expires_at: Date;
 }
 
+export interface StaffPasskeysTable {
+  /** `pkey_…`: how the API names a passkey. */
+  id: string;
+  staff_id: string;
+  /** The WebAuthn credential id, base64url. */
+  credential_id: string;
+  /** The credential's public key, COSE-encoded, as the authenticator gave it. */
+  public_key: Uint8Array;
+  /** The authenticator's signature counter (0 for those that keep none); bigint in SQL. */
+  counter: number | string | bigint;
+  transports: string[];
+  /** The name its owner gave it, encrypted (context staff_passkeys.name). */
+  name: string;
+  /** The relying party (host name) it was made for: assertions for another one are refused. */
+  rp_id: string;
+  created_at: Date;
+  last_used_at: Date | null;
+}
+
+/** A WebAuthn challenge waiting for its answer: one per session, good once, for five minutes. */
+export interface StaffWebauthnChallengesTable {
+  /** The session it is bound to (staff_sessions.id): half-signed-in or full. */
+  session_id: string;
+  /** `authentication` (signing in) or `registration` (adding a passkey). */
+  purpose: string;
+  /** base64url, as sent in the options. */
+  challenge: string;
+  rp_id: string;
+  expires_at: Date;
+}
+
 export interface CasesTable {
   id: string;
   decision_id: string;
@@ -326,6 +357,8 @@ export interface Database {
   case_notes: CaseNotesTable;
   staff: StaffTable;
   staff_sessions: StaffSessionsTable;
+  staff_passkeys: StaffPasskeysTable;
+  staff_webauthn_challenges: StaffWebauthnChallengesTable;
   devices: DevicesTable;
   device_anchors: DeviceAnchorsTable;
   snapshot_schemas: SnapshotSchemasTable;

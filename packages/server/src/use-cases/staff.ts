@@ -1,9 +1,19 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
-import { STAFF_ROLES, type StaffRole, type StaffView } from '@warden/contracts';
+import {
+  type PasskeyAssertion,
+  type PasskeyAttestation,
+  type PasskeyCreationOptions,
+  type PasskeyRequestOptions,
+  type PasskeyView,
+  STAFF_ROLES,
+  type StaffRole,
+  type StaffView,
+} from '@warden/contracts';
 import type { Kysely } from 'kysely';
 import { generateSecret, generateURI, verify as verifyTotp } from 'otplib';
 import type { Keyring } from '../crypto/keyring.js';
+import type { Executor } from '../db/executor.js';
 import type { Database } from '../db/schema.js';
 import { WardenError } from '../errors.js';
 import type { Clock, IdGenerator } from '../ids.js';
@@ -21,8 +31,15 @@ import {
   touchStaffSession,
   updateStaff,
 } from '../repositories/staff.js';
+import { deletePasskeys, recordPasskeyUse } from '../repositories/staff-passkeys.js';
 import type { Principal, Scope } from './api-keys.js';
 import type { AuditLog } from './audit.js';
+import {
+  type AssertionRefusal,
+  type AssertionResult,
+  type RelyingParty,
+  StaffPasskeys,
+} from './staff-passkeys.js';
 
 const READ: Scope[] = [
   'events:read',
@@ -61,9 +78,12 @@ export interface StaffSettings {
   lockoutMs: number;
 }
 
-/** The second step a password sign-in leads to. */
+/**
+ * The second step a password sign-in leads to. With a passkey for this host (and the app
+ * enrolled), the code step also offers the passkey, with the WebAuthn options to use it.
+ */
 export type SignInStep =
-  | { stage: 'totp' }
+  | { stage: 'totp'; methods?: ('totp' | 'passkey')[]; passkey?: PasskeyRequestOptions }
   | { stage: 'totp_enrollment'; secret: string; otpauth_uri: string };
 
 export interface StaffSession {
@@ -83,6 +103,16 @@ const TOTP_TOLERANCE_S = 30;
 /** argon2id with OWASP's first recommended setting (19 MiB, two passes, one lane). */
 const ARGON2 = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 const REFUSED = 'The email or password is wrong, or the account is locked after too many failed attempts';
+const SIGN_IN_FIRST = 'Sign in with your email and password first';
+const PASSKEY_REFUSED: Record<AssertionRefusal, string> = {
+  no_challenge:
+    'This passkey sign-in expired or was tried already: ask for new options (POST /v1/staff/sessions/passkey/options)',
+  other_host: 'The passkey sign-in was started at another address: start again here',
+  unknown_passkey: 'This passkey is not one of this account’s for this site',
+  bad_signature: 'The passkey’s answer could not be verified',
+  counter:
+    'The passkey’s signature counter went backwards, a sign the passkey was copied: use the code from your authenticator app',
+};
 
 const sessionId = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -91,12 +121,14 @@ const sessionId = (token: string) => createHash('sha256').update(token).digest('
  * authenticator app — for everyone; a first sign-in enrolls the app. The session lives in an
  * HTTP-only cookie holding a random token (stored hashed), ends after an idle time and a maximum
  * age, and a changing request must echo a CSRF token derived from it. Wrong passwords and codes
- * count towards a lockout; every sign-in, failure, lockout and account change is audited.
+ * count towards a lockout; every sign-in, failure, lockout and account change is audited. A
+ * passkey (staff-passkeys.ts) may stand in for the code once the app is enrolled.
  */
 export class Staff {
   /** Compared against when the email is unknown, so a miss costs what a wrong password costs. */
   private dummyHash: Promise<string> | null = null;
   private readonly csrfKey: Buffer;
+  readonly passkeys: StaffPasskeys;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -107,6 +139,7 @@ export class Staff {
     private readonly settings: StaffSettings,
   ) {
     this.csrfKey = keyring.deriveSecret('staff csrf');
+    this.passkeys = new StaffPasskeys(db, keyring, audit, clock, ids);
   }
 
   private view(row: StaffRow): StaffView {
@@ -210,6 +243,8 @@ export class Staff {
     await this.db.transaction().execute(async (tx) => {
       await updateStaff(tx, id, next);
       await deleteStaffSessions(tx, id);
+      // Resetting the second factor is for a lost or stolen device: its passkeys go with the app.
+      const passkeysRemoved = changes.resetTotp ? await deletePasskeys(tx, id) : 0;
       await this.audit.append(tx, {
         actor,
         action: 'staff.updated',
@@ -219,6 +254,7 @@ export class Staff {
           ...(changes.disabled === undefined ? {} : { disabled: changes.disabled }),
           ...(password ? { password_reset: true } : {}),
           ...(changes.resetTotp ? { totp_reset: true } : {}),
+          ...(passkeysRemoved > 0 ? { passkeys_removed: passkeysRemoved } : {}),
         },
       });
     });
@@ -227,10 +263,15 @@ export class Staff {
 
   /**
    * Step one: email and password. Returns a session token for the second step and what that step
-   * is (a code, or enrolling an authenticator app first). Any refusal is the same 401, whether the
-   * email is unknown, the password wrong or the account locked or disabled.
+   * is (a code, or enrolling an authenticator app first; with a passkey for the relying party
+   * `rp`, the code or the passkey). Any refusal is the same 401, whether the email is unknown, the
+   * password wrong or the account locked or disabled.
    */
-  async signIn(email: string, password: string): Promise<{ token: string; step: SignInStep }> {
+  async signIn(
+    email: string,
+    password: string,
+    rp: RelyingParty | null = null,
+  ): Promise<{ token: string; step: SignInStep }> {
     const row = await findStaffByEmailIndex(this.db, this.emailIndex(email));
     if (!row) {
       this.dummyHash ??= argon2Hash(randomBytes(16).toString('hex'), ARGON2);
@@ -266,15 +307,118 @@ export class Staff {
     const token = `${SESSION_PREFIX}${randomBytes(32).toString('base64url')}`;
     // Sign-ins are rare: a good moment to drop sessions that have expired, everyone's.
     await deleteExpiredStaffSessions(this.db, now);
-    await insertStaffSession(this.db, {
-      id: sessionId(token),
-      staff_id: row.id,
-      stage: 'totp',
-      created_at: now,
-      last_seen_at: now,
-      expires_at: new Date(now.getTime() + SECOND_FACTOR_MS),
+    const passkey = await this.db.transaction().execute(async (tx) => {
+      await insertStaffSession(tx, {
+        id: sessionId(token),
+        staff_id: row.id,
+        stage: 'totp',
+        created_at: now,
+        last_seen_at: now,
+        expires_at: new Date(now.getTime() + SECOND_FACTOR_MS),
+      });
+      // A passkey only once the app is enrolled: everyone keeps a code to fall back on.
+      return row.totp_secret && rp
+        ? this.passkeys.authenticationOptions(tx, sessionId(token), row.id, rp)
+        : null;
     });
+    if (passkey) step = { stage: 'totp', methods: ['totp', 'passkey'], passkey };
     return { token, step };
+  }
+
+  /**
+   * New passkey options for a half-signed-in session, after a try that failed (a challenge is good
+   * once). A 404 when the account has no passkey for this host.
+   */
+  async passkeyOptions(token: string, rp: RelyingParty): Promise<PasskeyRequestOptions> {
+    const { session, staff } = await this.halfSession(token);
+    const options = staff.totp_secret
+      ? await this.passkeys.authenticationOptions(this.db, session.id, staff.id, rp)
+      : null;
+    if (!options)
+      throw new WardenError(
+        'not_found',
+        'This account has no passkey for this site: use the code from your app',
+      );
+    return options;
+  }
+
+  /**
+   * Step two with a passkey instead of the code: the assertion must answer the challenge stored
+   * for this half-signed-in session, come from one of the account's passkeys for this host, and
+   * carry a signature counter above the last one seen (unless the authenticator keeps none). A
+   * refusal counts towards the lockout as a wrong code does; success ends as a code's does.
+   */
+  async verifyPasskey(
+    token: string,
+    assertion: PasskeyAssertion,
+    rp: RelyingParty,
+  ): Promise<{ token: string; session: StaffSession }> {
+    const { session, staff: row } = await this.halfSession(token);
+    const result: AssertionResult = row.totp_secret
+      ? await this.passkeys.checkAssertion(session.id, row, assertion, rp)
+      : { ok: false, reason: 'no_challenge' };
+    if (!result.ok) {
+      await this.failed(row, 'passkey', {
+        reason: result.reason,
+        ...(result.passkeyId ? { passkey: result.passkeyId } : {}),
+      });
+      throw new WardenError('unauthenticated', PASSKEY_REFUSED[result.reason]);
+    }
+    const now = this.clock.now();
+    const fresh = `${SESSION_PREFIX}${randomBytes(32).toString('base64url')}`;
+    const done = await this.db.transaction().execute(async (tx) => {
+      if (
+        !(await recordPasskeyUse(tx, result.passkey.id, Number(result.passkey.counter), result.counter, now))
+      )
+        return false;
+      await this.startSession(tx, row, session.id, fresh, {
+        method: 'passkey',
+        passkey: result.passkey.id,
+        user_verified: result.userVerified,
+      });
+      return true;
+    });
+    if (!done) {
+      // Another sign-in with the same passkey was recorded in between: this counter is stale.
+      await this.failed(row, 'passkey', { reason: 'counter', passkey: result.passkey.id });
+      throw new WardenError('unauthenticated', PASSKEY_REFUSED.counter);
+    }
+    return { token: fresh, session: this.sessionOf(fresh, row) };
+  }
+
+  /** Options to add a passkey, for the signed-in session `token` (see StaffPasskeys). */
+  async passkeyRegistrationOptions(token: string, rp: RelyingParty): Promise<PasskeyCreationOptions> {
+    const { session, staff } = await this.fullSession(token);
+    return this.passkeys.registrationOptions(session.id, staff, rp);
+  }
+
+  /** Adds a passkey from the browser's answer to the registration options of this session. */
+  async addPasskey(
+    token: string,
+    input: { name: string; credential: PasskeyAttestation },
+    rp: RelyingParty,
+  ): Promise<PasskeyView> {
+    const { session, staff } = await this.fullSession(token);
+    return this.passkeys.register(session.id, staff, input, rp);
+  }
+
+  /** The half-signed-in session of step one, or the 401 of a sign-in that has not started. */
+  private async halfSession(token: string) {
+    const found = await findStaffSession(this.db, sessionId(token));
+    const now = this.clock.now();
+    if (found?.session.stage !== 'totp' || found.session.expires_at <= now)
+      throw new WardenError('unauthenticated', SIGN_IN_FIRST);
+    const row = found.staff;
+    if (row.disabled_at || (row.locked_until && row.locked_until > now))
+      throw new WardenError('unauthenticated', REFUSED);
+    return found;
+  }
+
+  /** The signed-in session `token` stands for, with its staff row; the caller checked it is live. */
+  private async fullSession(token: string) {
+    const found = await findStaffSession(this.db, sessionId(token));
+    if (found?.session.stage !== 'full') throw new WardenError('unauthenticated', SIGN_IN_FIRST);
+    return found;
   }
 
   /**
@@ -283,16 +427,12 @@ export class Staff {
    * one, so a token seen before the second factor is worth nothing after it.
    */
   async verifyCode(token: string, code: string): Promise<{ token: string; session: StaffSession }> {
-    const found = await findStaffSession(this.db, sessionId(token));
+    const found = await this.halfSession(token);
     const now = this.clock.now();
-    if (found?.session.stage !== 'totp' || found.session.expires_at <= now)
-      throw new WardenError('unauthenticated', 'Sign in with your email and password first');
     const row = found.staff;
-    if (row.disabled_at || (row.locked_until && row.locked_until > now))
-      throw new WardenError('unauthenticated', REFUSED);
     const enrolling = row.totp_secret === null;
     const sealed = row.totp_secret ?? row.totp_pending;
-    if (!sealed) throw new WardenError('unauthenticated', 'Sign in with your email and password first');
+    if (!sealed) throw new WardenError('unauthenticated', SIGN_IN_FIRST);
     const secret = this.keyring.decrypt(sealed, 'staff.totp');
     const result = /^\d{6}$/.test(code)
       ? await verifyTotp({
@@ -316,18 +456,7 @@ export class Staff {
     await this.db.transaction().execute(async (tx) => {
       await updateStaff(tx, row.id, {
         totp_last_step: result.timeStep,
-        failed_logins: 0,
-        locked_until: null,
         ...(enrolling ? { totp_secret: sealed, totp_pending: null } : {}),
-      });
-      await deleteStaffSession(tx, found.session.id);
-      await insertStaffSession(tx, {
-        id: sessionId(fresh),
-        staff_id: row.id,
-        stage: 'full',
-        created_at: now,
-        last_seen_at: now,
-        expires_at: new Date(now.getTime() + this.settings.maxSessionMs),
       });
       if (enrolling)
         await this.audit.append(tx, {
@@ -335,9 +464,39 @@ export class Staff {
           action: 'staff.totp_enrolled',
           target: row.id,
         });
-      await this.audit.append(tx, { actor: `staff:${row.id}`, action: 'staff.signed_in', target: row.id });
+      await this.startSession(tx, row, found.session.id, fresh, { method: 'totp' });
     });
     return { token: fresh, session: this.sessionOf(fresh, row) };
+  }
+
+  /**
+   * The end of a good second step, whichever it was: failures reset, the half-signed-in session
+   * replaced by the full one under the token `fresh`, and the sign-in audited with its method.
+   */
+  private async startSession(
+    tx: Executor,
+    row: StaffRow,
+    halfSessionId: string,
+    fresh: string,
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    const now = this.clock.now();
+    await updateStaff(tx, row.id, { failed_logins: 0, locked_until: null });
+    await deleteStaffSession(tx, halfSessionId);
+    await insertStaffSession(tx, {
+      id: sessionId(fresh),
+      staff_id: row.id,
+      stage: 'full',
+      created_at: now,
+      last_seen_at: now,
+      expires_at: new Date(now.getTime() + this.settings.maxSessionMs),
+    });
+    await this.audit.append(tx, {
+      actor: `staff:${row.id}`,
+      action: 'staff.signed_in',
+      target: row.id,
+      details,
+    });
   }
 
   /** The signed-in session a cookie token stands for, or null (unknown, unfinished, idle or expired). */
@@ -390,8 +549,12 @@ export class Staff {
     };
   }
 
-  /** A wrong password or code: counted, and the account locked when there are too many in a row. */
-  private async failed(row: StaffRow, what: 'password' | 'code'): Promise<void> {
+  /** A wrong password, code or passkey: counted, and the account locked when there are too many in a row. */
+  private async failed(
+    row: StaffRow,
+    what: 'password' | 'code' | 'passkey',
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
     const failures = row.failed_logins + 1;
     const lock = failures >= this.settings.lockoutAttempts;
     await this.db.transaction().execute(async (tx) => {
@@ -403,7 +566,7 @@ export class Staff {
         actor: 'anonymous',
         action: lock ? 'staff.locked' : 'staff.sign_in_failed',
         target: row.id,
-        details: { wrong: what, failures },
+        details: { wrong: what, failures, ...extra },
       });
     });
   }

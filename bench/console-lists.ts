@@ -107,6 +107,11 @@ try {
     select id, opened_at from cases order by opened_at, id offset ${Math.floor(c / 2)} limit 1
   `.execute(db)
   ).rows[0];
+  const deepDecision = (
+    await sql<{ id: string; created_at: Date }>`
+    select id, created_at from decisions where id = ${`dec_b${Math.floor(n / 2)}`}
+  `.execute(db)
+  ).rows[0];
   const pages: [string, string][] = [
     ['queue, first page (50)', '/v1/cases?limit=50'],
     [
@@ -120,6 +125,20 @@ try {
     ['queue, older than 20 days', '/v1/cases?limit=50&older_than_minutes=28800'],
     ['one case', `/v1/cases/${deepCase?.id}`],
     ['one decision', `/v1/decisions/dec_b${Math.floor(n / 2)}`],
+    ['decisions, first page (50)', '/v1/decisions?limit=50'],
+    [
+      'decisions, a page half-way down (cursor)',
+      `/v1/decisions?limit=50&cursor=${deepDecision ? encodeKeysetCursor(deepDecision.created_at, deepDecision.id) : ''}`,
+    ],
+    ['decisions, blocked (1 in 10)', '/v1/decisions?limit=50&action=block'],
+    ['decisions, review with score ≥ 95', '/v1/decisions?limit=50&action=review&min_score=95'],
+    ['decisions, one rule (1 in 40)', '/v1/decisions?limit=50&rule=rule_7'],
+    ['decisions, a rule that never matched (all read)', '/v1/decisions?limit=50&rule=rule_never'],
+    ['decisions of one user', '/v1/decisions?limit=50&user_id=user_4242'],
+    [
+      'decisions, the last day',
+      `/v1/decisions?limit=50&from=${new Date(now - DAY_MS).toISOString()}&action=challenge`,
+    ],
     ['events, first page (50)', '/v1/events?limit=50'],
     ['events of one user', '/v1/events?limit=50&user_id=user_4242'],
     ['dashboard, 30 days', '/v1/stats?days=30'],
@@ -141,7 +160,7 @@ try {
     const p = percentiles(times);
     const rows = (first.json() as { data?: unknown[] }).data?.length;
     log(
-      `    ${label.padEnd(44)} first ${firstMs.toFixed(1).padStart(7)}  p50 ${p.p50.toFixed(1).padStart(7)}  p99 ${p.p99.toFixed(1).padStart(7)}${rows === undefined ? '' : `  (${rows} rows)`}`,
+      `    ${label.padEnd(48)} first ${firstMs.toFixed(1).padStart(7)}  p50 ${p.p50.toFixed(1).padStart(7)}  p99 ${p.p99.toFixed(1).padStart(7)}${rows === undefined ? '' : `  (${rows} rows)`}`,
     );
   }
   log(`  load average ${loadavg()[0]?.toFixed(2)} at the end`);

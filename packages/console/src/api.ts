@@ -4,6 +4,12 @@
  * change lives in this module's memory only, so nothing a script could steal is ever stored.
  */
 
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+} from '@simplewebauthn/browser';
 import {
   BLOCKABLE,
   type Blockable,
@@ -12,6 +18,8 @@ import {
   type CaseStatus,
   type CaseView,
   DECISION_EVENT_TYPES,
+  LIST_KIND_NAMES,
+  type PasskeyView,
   type StaffRole,
   type StaffSessionView,
   type StaffView,
@@ -31,9 +39,12 @@ export { BLOCKABLE, DECISION_EVENT_TYPES };
 export type Staff = StaffView;
 export type Session = StaffSessionView;
 
+/** With a passkey for this site, the code step also offers it, with WebAuthn's options. */
 export type SignInStep =
-  | { stage: 'totp' }
+  | { stage: 'totp'; methods?: ('totp' | 'passkey')[]; passkey?: PublicKeyCredentialRequestOptionsJSON }
   | { stage: 'totp_enrollment'; secret: string; otpauth_uri: string };
+
+export type Passkey = PasskeyView;
 
 export type Case = CaseView;
 export type CaseNote = CaseNoteView;
@@ -133,6 +144,16 @@ export interface AuditRecord {
 export type WebhookEndpoint = WebhookEndpointView;
 export type WebhookDelivery = WebhookDeliveryView;
 
+/** The kinds of value a list holds: Warden normalises each as events are. */
+export const LIST_KINDS = LIST_KIND_NAMES;
+
+export interface ListInput {
+  name: string;
+  kind: (typeof LIST_KINDS)[number];
+  type: 'allow' | 'block';
+  description?: string | undefined;
+}
+
 export interface ListEntryInput {
   value: string;
   reason?: string | undefined;
@@ -186,11 +207,27 @@ export interface Ruleset {
   version: number | null;
   status: 'draft' | 'live' | 'retired';
   rules: Rule[];
+  thresholds: RulesetThresholds;
   based_on: number | null;
   note: string | null;
   updated_by: string;
   updated_at: string;
 }
+
+/** Scores at or above `review` go to review, at or above `block` are blocked (101: never). */
+export interface Thresholds {
+  review: number;
+  block: number;
+}
+
+export interface RulesetThresholds {
+  default: Thresholds;
+  /** Overrides for decision event types. */
+  by_event_type: Record<string, Thresholds>;
+}
+
+/** What `PATCH /v1/rules/{id}` takes: the fields to change. */
+export type RulePatch = Partial<RuleInput>;
 
 export interface RulesetDiff {
   from_version: number | null;
@@ -230,6 +267,7 @@ export interface Backtest {
   total: number;
   report: BacktestReport | null;
   error: string | null;
+  created_by: string;
   created_at: string;
   finished_at: string | null;
 }
@@ -237,6 +275,26 @@ export interface Backtest {
 export interface Page<T> {
   data: T[];
   next_cursor: string | null;
+}
+
+/** A decision as the search lists it: with its event type, user, matched rules and case. */
+export type DecisionSummary = Decision & {
+  event_type: string;
+  user_id: string | null;
+  matched_rules: string[];
+  case_id: string | null;
+};
+
+export interface DecisionFilters {
+  action?: Action[] | undefined;
+  min_score?: number | undefined;
+  max_score?: number | undefined;
+  rule?: string | undefined;
+  event_type?: string | undefined;
+  user_id?: string | undefined;
+  /** ISO 8601. */
+  from?: string | undefined;
+  to?: string | undefined;
 }
 
 export interface CaseFilters {
@@ -263,6 +321,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly position: Position | null = null,
+    /** A JSON pointer into the body to the field refused (`/name`, `/default`, …), when Warden says. */
+    readonly field: string | null = null,
   ) {
     super(message);
   }
@@ -271,40 +331,61 @@ export class ApiError extends Error {
 let csrfToken: string | null = null;
 const enc = encodeURIComponent;
 
-type Query = Record<string, string | number | boolean | null | undefined>;
+type QueryValue = string | number | boolean | null | undefined;
+type Query = Record<string, QueryValue | readonly string[]>;
 
+/** A list goes as the parameter repeated (`?action=block&action=review`). */
 function withQuery(path: string, query: Query): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
-    if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+    if (Array.isArray(value)) for (const item of value) params.append(key, item);
+    else if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
   }
   const text = params.toString();
   return text ? `${path}?${text}` : path;
 }
 
-async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+/** A JSON body, or a Blob sent as it is with its own type (a CSV file). */
+async function call<T>(
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const headers: Record<string, string> = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (body !== undefined) headers['content-type'] = body instanceof Blob ? body.type : 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   const response = await fetch(path, {
     method,
     headers,
     credentials: 'same-origin',
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    ...(body === undefined ? {} : { body: body instanceof Blob ? body : JSON.stringify(body) }),
   });
   if (response.status === 204) return undefined as T;
-  const payload = (await response.json().catch(() => null)) as
-    | (T & { error?: { code?: string; message?: string; position?: Position } })
-    | null;
-  if (!response.ok) {
-    throw new ApiError(
-      response.status,
-      payload?.error?.code ?? 'http_error',
-      payload?.error?.message ?? `Warden answered ${response.status}`,
-      payload?.error?.position ?? null,
-    );
-  }
+  const payload = (await response.json().catch(() => null)) as (T & ErrorAnswer) | null;
+  if (!response.ok) throw refusal(response, payload);
   return payload as T;
+}
+
+interface ErrorAnswer {
+  error?: { code?: string; message?: string; position?: Position; field?: string };
+}
+
+function refusal(response: Response, payload: ErrorAnswer | null): ApiError {
+  return new ApiError(
+    response.status,
+    payload?.error?.code ?? 'http_error',
+    payload?.error?.message ?? `Warden answered ${response.status}`,
+    payload?.error?.position ?? null,
+    // In the body: Warden's schema checks say /body/name, its own checks /name.
+    payload?.error?.field?.replace(/^\/body(?=\/|$)/, '') ?? null,
+  );
+}
+
+/** A file Warden answers with (a list exported as CSV), not JSON. */
+async function download(path: string): Promise<Blob> {
+  const response = await fetch(path, { credentials: 'same-origin' });
+  if (!response.ok) throw refusal(response, await response.json().catch(() => null));
+  return response.blob();
 }
 
 /** For the routes an older Warden does not have: null when the route is not there. */
@@ -347,6 +428,18 @@ export const api = {
   async confirmCode(code: string): Promise<Session> {
     return remember(await call<Session>('POST', '/v1/staff/sessions/totp', { code }));
   },
+  /** New options for a passkey sign-in, after a try that failed (each challenge is good once). */
+  passkeySignInOptions: () =>
+    call<PublicKeyCredentialRequestOptionsJSON>('POST', '/v1/staff/sessions/passkey/options'),
+  async confirmPasskey(credential: AuthenticationResponseJSON): Promise<Session> {
+    return remember(await call<Session>('POST', '/v1/staff/sessions/passkey', { credential }));
+  },
+  passkeys: () => call<{ data: Passkey[] }>('GET', '/v1/staff/me/passkeys'),
+  passkeyRegistrationOptions: () =>
+    call<PublicKeyCredentialCreationOptionsJSON>('POST', '/v1/staff/me/passkeys/options'),
+  addPasskey: (name: string, credential: RegistrationResponseJSON) =>
+    call<Passkey>('POST', '/v1/staff/me/passkeys', { name, credential }),
+  removePasskey: (id: string) => call<void>('DELETE', `/v1/staff/me/passkeys/${enc(id)}`),
   async signOut(): Promise<void> {
     await call<void>('DELETE', '/v1/staff/session');
     csrfToken = null;
@@ -367,7 +460,9 @@ export const api = {
       ...(decision.note ? { note: decision.note } : {}),
     }),
 
-  decision: (id: string) => call<Decision>('GET', `/v1/decisions/${enc(id)}`),
+  decisions: (filters: DecisionFilters, cursor: string | null) =>
+    call<Page<DecisionSummary>>('GET', withQuery('/v1/decisions', { ...filters, cursor, limit: 50 })),
+  decision: (id: string) => call<DecisionSummary>('GET', `/v1/decisions/${enc(id)}`),
   features: (id: string) =>
     call<{ features: Record<string, FeatureValue> }>('GET', `/v1/decisions/${enc(id)}/features`),
   users: (kind: UserSearchKind, value: string) =>
@@ -384,9 +479,22 @@ export const api = {
   createRule: (rule: RuleInput) => call<Rule>('POST', '/v1/rules', rule),
   deleteRule: (id: string) => call<void>('DELETE', `/v1/rules/${enc(id)}`),
   publish: (note: string) => call<Ruleset>('POST', '/v1/rulesets/draft/publish', note ? { note } : {}),
-  startBacktest: (from: string, to: string) =>
-    call<Backtest>('POST', '/v1/backtests', { ruleset: 'draft', from, to }),
+  startBacktest: (from: string, to: string, ruleset: 'draft' | number = 'draft') =>
+    call<Backtest>('POST', '/v1/backtests', { ruleset, from, to }),
   backtest: (id: string) => call<Backtest>('GET', `/v1/backtests/${enc(id)}`),
+  /** The last 50 backtests, newest first. */
+  backtests: () => call<{ data: Backtest[] }>('GET', '/v1/backtests'),
+  /** The draft with its score thresholds. */
+  draft: () => call<Ruleset>('GET', '/v1/rulesets/draft'),
+  updateRule: (id: string, patch: RulePatch) => call<Rule>('PATCH', `/v1/rules/${enc(id)}`, patch),
+  setThresholds: (thresholds: RulesetThresholds) =>
+    call<RulesetThresholds>('PUT', '/v1/rulesets/draft/thresholds', thresholds),
+  /** Published versions, newest (live) first. */
+  rulesets: () => call<{ data: Ruleset[] }>('GET', '/v1/rulesets'),
+  /** What a version changed against the one before it. */
+  versionDiff: (version: number) => call<RulesetDiff>('GET', `/v1/rulesets/${version}/diff`),
+  /** Publishes an earlier version's content again as the next version; the draft becomes it. */
+  rollback: (version: number) => call<Ruleset>('POST', `/v1/rulesets/${version}/rollback`),
 
   lists: () => call<{ data: List[] }>('GET', '/v1/lists'),
   listEntries: (name: string, cursor: string | null) =>
@@ -399,6 +507,18 @@ export const api = {
     }),
   removeListEntry: (name: string, value: string) =>
     call<void>('DELETE', withQuery(`/v1/lists/${enc(name)}/entries`, { value })),
+  createList: (list: ListInput) =>
+    call<List>('POST', '/v1/lists', {
+      name: list.name,
+      kind: list.kind,
+      type: list.type,
+      ...(list.description ? { description: list.description } : {}),
+    }),
+  deleteList: (name: string) => call<void>('DELETE', `/v1/lists/${enc(name)}`),
+  /** All or nothing: one bad line refuses the file, and Warden names the line. */
+  importList: (name: string, csv: Blob) =>
+    call<{ added: number }>('POST', `/v1/lists/${enc(name)}/import`, new Blob([csv], { type: 'text/csv' })),
+  exportList: (name: string) => download(`/v1/lists/${enc(name)}/export`),
 
   auditLog: (after: number, limit: number) =>
     call<{ data: AuditRecord[] }>('GET', withQuery('/v1/audit-log', { after, limit })),

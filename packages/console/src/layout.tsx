@@ -34,11 +34,13 @@ export function Layout() {
       <AppShell.Navbar p="xs">
         <RouterNavLink to="/" label="Queue" activeOptions={{ exact: true }} activeProps={{ active: true }} />
         <RouterNavLink to="/dashboard" label="Dashboard" activeProps={{ active: true }} />
+        <RouterNavLink to="/decisions" label="Decisions" activeProps={{ active: true }} />
         <RouterNavLink to="/users" label="Users" activeProps={{ active: true }} />
         <RouterNavLink to="/lists" label="Lists" activeProps={{ active: true }} />
         <RouterNavLink to="/rules" label="Rules" activeProps={{ active: true }} />
         {admin && <RouterNavLink to="/audit" label="Audit log" activeProps={{ active: true }} />}
         {admin && <RouterNavLink to="/webhooks" label="Webhooks" activeProps={{ active: true }} />}
+        <RouterNavLink to="/account" label="Account" activeProps={{ active: true }} />
       </AppShell.Navbar>
       <AppShell.Main>
         {signOut.error && <ErrorNote error={signOut.error} />}

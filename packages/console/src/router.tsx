@@ -6,8 +6,10 @@ import {
   lazyRouteComponent,
 } from '@tanstack/react-router';
 import { Layout } from './layout.js';
+import { AccountPage } from './pages/account.js';
 import { AuditPage } from './pages/audit.js';
 import { CasePage } from './pages/case.js';
+import { DecisionPage, DecisionsPage, validateDecisionSearch } from './pages/decisions.js';
 import { ListsPage } from './pages/lists.js';
 import { QueuePage } from './pages/queue.js';
 import { RulesPage } from './pages/rules.js';
@@ -26,6 +28,13 @@ const routeTree = root.addChildren([
     path: '/dashboard',
     component: lazyRouteComponent(() => import('./pages/dashboard.js'), 'DashboardPage'),
   }),
+  createRoute({
+    getParentRoute: () => root,
+    path: '/decisions',
+    component: DecisionsPage,
+    validateSearch: validateDecisionSearch,
+  }),
+  createRoute({ getParentRoute: () => root, path: '/decisions/$decisionId', component: DecisionPage }),
   createRoute({ getParentRoute: () => root, path: '/lists', component: ListsPage }),
   createRoute({
     getParentRoute: () => root,
@@ -37,6 +46,7 @@ const routeTree = root.addChildren([
   createRoute({ getParentRoute: () => root, path: '/rules', component: RulesPage }),
   createRoute({ getParentRoute: () => root, path: '/audit', component: AuditPage }),
   createRoute({ getParentRoute: () => root, path: '/webhooks', component: WebhooksPage }),
+  createRoute({ getParentRoute: () => root, path: '/account', component: AccountPage }),
 ]);
 
 export const router = createRouter({ routeTree, history: createHashHistory() });

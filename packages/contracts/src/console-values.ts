@@ -14,6 +14,11 @@ export type CaseOutcome = (typeof CASE_OUTCOMES)[number];
 export const BLOCKABLE = ['email', 'ip', 'card', 'device', 'account_number', 'user'] as const;
 export type Blockable = (typeof BLOCKABLE)[number];
 
-export const WEBHOOK_KINDS = ['case.opened', 'case.decided', 'case.contact_shopper'] as const;
+export const WEBHOOK_KINDS = [
+  'case.opened',
+  'case.decided',
+  'case.contact_shopper',
+  'decision.flagged',
+] as const;
 export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
 export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;

@@ -49,6 +49,26 @@ export const Decision = Type.Object(
 );
 export type Decision = Static<typeof Decision>;
 
+/** A decision as the decisions search lists it: with what it was about and the case it opened. */
+export const DecisionSummary = Type.Composite([
+  Decision,
+  Type.Object({
+    event_type: Type.String(),
+    user_id: Type.Union([Type.String(), Type.Null()]),
+    matched_rules: Type.Array(Type.String(), {
+      description: 'Ids of the rules that matched, active or shadow',
+    }),
+    case_id: Type.Union([Type.String(), Type.Null()], { description: 'The review case it opened, if any' }),
+  }),
+]);
+export type DecisionSummary = Static<typeof DecisionSummary>;
+
+export const DecisionPage = Type.Object({
+  data: Type.Array(DecisionSummary),
+  next_cursor: Type.Union([Type.String(), Type.Null()]),
+});
+export type DecisionPage = Static<typeof DecisionPage>;
+
 export const EventAck = Type.Object(
   {
     event_id: Type.String(),

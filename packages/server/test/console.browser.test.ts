@@ -15,7 +15,8 @@ import { codeFor, createStaff } from './support/staff.js';
  * webhook to cancel and refund; a viewer sees the decide buttons disabled, with the reason; an
  * admin sees the delivery log; an analyst adds an entry to a block list and removes it, and finds
  * a user by email and opens their page with the link graph; a risk manager's rule with a wrong
- * expression is refused with the spot marked, and fixed, published, live and backtested. The
+ * expression is refused with the spot marked, and fixed, published, live and backtested; a viewer
+ * searches decisions by action and opens one, with its case and user. The
  * console's files are only what the build made. Screenshots go to test-artifacts/console-*.png.
  */
 describe('the console in Chromium', () => {
@@ -28,7 +29,8 @@ describe('the console in Chromium', () => {
   const buyer = 'console.buyer@example.com';
 
   beforeAll(async () => {
-    t = await startTestApp(pgliteBackend);
+    // Every test signs someone in: more than one IP's budget of sign-ins a minute.
+    t = await startTestApp(pgliteBackend, { staffSignInRateLimit: 1000 });
     base = await t.app.listen({ port: 0, host: '127.0.0.1' });
     [browser, receiver] = await Promise.all([launchChromium(), startReceiver()]);
     const hook = await t.post('/v1/webhooks', {
@@ -184,6 +186,29 @@ describe('the console in Chromium', () => {
       expect(await page.getByRole('button', { name }).isDisabled(), name).toBe(true);
     }
     await page.screenshot({ path: artifactPath('console-viewer.png'), fullPage: true });
+    expect(errors).toEqual([]);
+  });
+
+  it('lets a viewer search decisions by action and open one with its case and user', async () => {
+    const { page, errors } = await signedIn('viewer');
+    await page.getByRole('link', { name: 'Decisions' }).click();
+    const table = page.getByTestId('decisions');
+    await table.getByRole('link', { name: cases[1] }).waitFor();
+    const chip = (action: string) => page.locator('label', { hasText: new RegExp(`^${action}$`) });
+    await chip('block').click();
+    await page.getByText('No decisions match.').waitFor();
+    expect(decodeURIComponent(page.url())).toContain('action=["block"]');
+    await chip('block').click();
+    await chip('review').click();
+    await table.getByRole('link', { name: cases[1] }).waitFor();
+    // Both reviewed payments, newest first, each with the case it opened.
+    expect(await table.getByRole('link', { name: /^case_/ }).allTextContents()).toEqual([cases[1], cases[0]]);
+    await page.screenshot({ path: artifactPath('console-decisions.png'), fullPage: true });
+    await table.getByRole('row').filter({ hasText: cases[1] }).getByRole('link', { name: /^dec_/ }).click();
+    await page.getByRole('link', { name: `its case ${cases[1]}` }).waitFor();
+    await page.getByText('Large GBP payments').first().waitFor();
+    await page.getByRole('link', { name: 'console_other', exact: true }).waitFor();
+    await page.screenshot({ path: artifactPath('console-decision.png'), fullPage: true });
     expect(errors).toEqual([]);
   });
 

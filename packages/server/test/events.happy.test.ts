@@ -27,7 +27,14 @@ describe.each(BACKENDS)('events API on $name', (backend) => {
 
     const stored = await t.get(`/v1/decisions/${body.decision.decision_id}`);
     expect(stored.statusCode).toBe(200);
-    expect(stored.json()).toEqual(body.decision);
+    // The same decision, with what it was about and the case it opened (none: it was allowed).
+    expect(stored.json()).toEqual({
+      ...body.decision,
+      event_type: 'payment.attempted',
+      user_id: (event.user as { id: string }).id,
+      matched_rules: [],
+      case_id: null,
+    });
   });
 
   it('stores the decision with its feature snapshot, computed on event time', async () => {

@@ -9,7 +9,8 @@ import { BACKENDS, paymentAttempted, useTestApp } from './harness.js';
  * endpoint as a signed webhook (HMAC over timestamp and body, verifiable with the secret shown
  * once); a failing endpoint is retried until it answers, then the delivery is marked delivered;
  * after the last attempt it is failed, and can be sent again from the log; a disabled endpoint
- * gets nothing; and only admins manage endpoints.
+ * gets nothing; each decision other than allow is announced once (decision.flagged), also with two
+ * nodes polling; and only admins manage endpoints.
  */
 
 /** A platform's webhook receiver on 127.0.0.1: records what it gets, answers the queued statuses. */
@@ -167,6 +168,67 @@ describe.each(BACKENDS)('webhooks on $name', (backend) => {
     await t.post(`/v1/cases/${caseId}/decision`, { outcome: 'accept' });
     await t.services.webhooks.refresh();
     expect(receiver.received.length).toBe(count);
+  });
+
+  it('announces each decision other than allow once, also when two nodes look', async () => {
+    const flagged = new Receiver();
+    await flagged.start();
+    try {
+      const allowedBefore = paymentAttempted({
+        user: { id: 'flag_early', type: 'individual' },
+        amount: 150_000,
+        currency: 'GBP',
+      });
+      expect((await t.post('/v1/events', allowedBefore)).json().decision.action).toBe('review');
+      const created = await t.post('/v1/webhooks', { url: flagged.url, kinds: ['decision.flagged'] });
+      expect(created.statusCode, created.body).toBe(201);
+      const flagSecret = created.json().secret as string;
+      const small = paymentAttempted({
+        user: { id: 'flag_small', type: 'individual' },
+        amount: 1_000,
+        currency: 'GBP',
+      });
+      const large = paymentAttempted({
+        user: { id: 'flag_large', type: 'individual' },
+        amount: 150_000,
+        currency: 'GBP',
+      });
+      expect((await t.post('/v1/events', small)).json().decision.action).toBe('allow');
+      const decision = (await t.post('/v1/events', large)).json().decision;
+      expect(decision.action).toBe('review');
+      // A second node: its own poller over the same storage.
+      const { Webhooks } = await import('../src/use-cases/webhooks.js');
+      const other = new Webhooks(
+        t.services.db,
+        t.services.keyring,
+        t.services.audit,
+        t.services.clock,
+        t.services.ids,
+        { retryBaseMs: 0, maxAttempts: 3, timeoutMs: 5_000 },
+        (error) => {
+          throw error;
+        },
+      );
+      await Promise.all([t.services.webhooks.refresh(), other.refresh()]);
+      await Promise.all([t.services.webhooks.refresh(), other.refresh()]);
+      const bodies = flagged.verified(flagSecret);
+      // Not the allow, not the decision made before the endpoint was: the review, once.
+      expect(bodies).toHaveLength(1);
+      expect(bodies[0]).toMatchObject({
+        type: 'decision.flagged',
+        data: {
+          decision_id: decision.decision_id,
+          event_id: large.id,
+          action: 'review',
+          event_type: 'payment.attempted',
+          user_id: 'flag_large',
+          matched_rules: [expect.stringMatching(/^rule_/)],
+        },
+      });
+      await other.stop();
+    } finally {
+      await flagged.stop();
+    }
   });
 
   it('refuses endpoints that are not https, unknown kinds, and callers who are not admins', async () => {

@@ -1,5 +1,4 @@
 import {
-  Accordion,
   Alert,
   Badge,
   Button,
@@ -9,7 +8,6 @@ import {
   Group,
   Loader,
   Stack,
-  Table,
   Text,
   Textarea,
   Timeline,
@@ -18,17 +16,10 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useParams } from '@tanstack/react-router';
 import { lazy, Suspense, useState } from 'react';
-import {
-  api,
-  BLOCKABLE,
-  type Blockable,
-  type Case,
-  type CaseNote,
-  type FeatureValue,
-  hasScope,
-} from '../api.js';
-import { ActionBadge, ErrorNote, Heading, KeyValues, money, when } from '../components.js';
+import { api, BLOCKABLE, type Blockable, type Case, type CaseNote, hasScope } from '../api.js';
+import { ErrorNote, Heading, money, when } from '../components.js';
 import { useSession } from '../session.js';
+import { DecisionCard, FeaturesCard } from './decision-cards.js';
 import { UserCard } from './user-card.js';
 
 // cytoscape is the biggest dependency and only this card uses it: loaded with the first case.
@@ -173,85 +164,6 @@ function CaseActions({ c }: { c: Case }) {
         </Button>
       </Group>
       {act.error && <ErrorNote error={act.error} />}
-    </Card>
-  );
-}
-
-function DecisionCard({ decisionId }: { decisionId: string }) {
-  const decision = useQuery({ queryKey: ['decision', decisionId], queryFn: () => api.decision(decisionId) });
-  return (
-    <Card withBorder>
-      <Heading>Decision</Heading>
-      {decision.error && <ErrorNote error={decision.error} />}
-      {decision.data && (
-        <Stack gap="xs">
-          <Group gap="sm">
-            <ActionBadge action={decision.data.action} />
-            <Text>score {decision.data.score ?? 'not assessed'}</Text>
-            <Text c="dimmed">({decision.data.risk_level})</Text>
-            <Text c="dimmed" size="sm">
-              {when(decision.data.created_at)} · ruleset {decision.data.ruleset_version ?? '—'} · model{' '}
-              {decision.data.model_version ?? '—'}
-            </Text>
-          </Group>
-          <Table>
-            <Table.Tbody>
-              {decision.data.reasons.map((reason) => (
-                <Table.Tr key={`${reason.kind}:${reason.code}:${reason.rule_id ?? ''}`}>
-                  <Table.Td>
-                    <Badge variant="outline" size="sm">
-                      {reason.kind}
-                    </Badge>
-                  </Table.Td>
-                  <Table.Td>
-                    <Text size="sm" fw={500}>
-                      {reason.code}
-                      {reason.mode === 'shadow' ? ' (shadow)' : ''}
-                    </Text>
-                    <Text size="sm" c="dimmed">
-                      {reason.description}
-                    </Text>
-                  </Table.Td>
-                  <Table.Td>{reason.contribution?.toFixed(3) ?? reason.action ?? ''}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Stack>
-      )}
-    </Card>
-  );
-}
-
-/** The snapshot the decision was made on, grouped by prefix (device.*, velocity.*, ip.*, …). */
-function FeaturesCard({ decisionId }: { decisionId: string }) {
-  const features = useQuery({ queryKey: ['features', decisionId], queryFn: () => api.features(decisionId) });
-  const groups = new Map<string, [string, FeatureValue][]>();
-  for (const [name, value] of Object.entries(features.data?.features ?? {}).sort(([a], [b]) =>
-    a.localeCompare(b),
-  )) {
-    const prefix = name.split('.')[0] ?? name;
-    groups.set(prefix, [...(groups.get(prefix) ?? []), [name, value]]);
-  }
-  return (
-    <Card withBorder>
-      <Heading>Features</Heading>
-      {features.error && <ErrorNote error={features.error} />}
-      <Accordion multiple variant="contained">
-        {[...groups].map(([prefix, values]) => (
-          <Accordion.Item key={prefix} value={prefix}>
-            <Accordion.Control>
-              {prefix}.*{' '}
-              <Text span c="dimmed" size="sm">
-                ({values.length})
-              </Text>
-            </Accordion.Control>
-            <Accordion.Panel>
-              <KeyValues values={Object.fromEntries(values)} />
-            </Accordion.Panel>
-          </Accordion.Item>
-        ))}
-      </Accordion>
     </Card>
   );
 }

@@ -5,10 +5,10 @@ import {
   Card,
   Code,
   Group,
+  Modal,
   MultiSelect,
-  Progress,
+  NumberInput,
   Select,
-  SimpleGrid,
   Stack,
   Table,
   Tabs,
@@ -17,12 +17,11 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import {
   ApiError,
   api,
-  type Backtest,
   CHALLENGES,
   DECISION_EVENT_TYPES,
   hasScope,
@@ -31,23 +30,19 @@ import {
   type RuleAction,
   type RuleInput,
   type RuleMode,
+  type RulePatch,
   type RulesetDiff,
+  type RulesetThresholds,
 } from '../api.js';
 import { ErrorNote, Heading, when } from '../components.js';
 import { useSession } from '../session.js';
-
-const ACTION_COLORS: Record<RuleAction, string> = {
-  allow: 'green',
-  challenge: 'yellow',
-  review: 'orange',
-  block: 'red',
-  tag: 'gray',
-};
-const CHANGE_COLORS = { added: 'green', removed: 'red', changed: 'blue' } as const;
+import { BacktestCard } from './backtests.js';
+import { RulesTable, thresholdsText, useRulesChange, Versions } from './rule-versions.js';
 
 /**
- * The live ruleset and the draft: what publishing would change, adding a rule to the draft,
- * publishing it, and a backtest of the draft over stored decisions.
+ * The draft and the published versions: what publishing would change, adding, editing and
+ * removing the draft's rules, its score thresholds, publishing it, the versions' history with
+ * rollback, and backtests of the draft or a version over stored decisions.
  */
 export function RulesPage() {
   const session = useSession();
@@ -55,14 +50,12 @@ export function RulesPage() {
   const refusal = hasScope(session, 'rules:write')
     ? null
     : `Your role (${session.staff.role.replace('_', ' ')}) may read rules but not change them: that needs the rules:write scope.`;
-  const draft = useQuery({ queryKey: ['rules'], queryFn: api.rules });
+  const draft = useQuery({ queryKey: ['ruleset', 'draft'], queryFn: api.draft });
   const diff = useQuery({ queryKey: ['rules-diff'], queryFn: api.draftDiff });
-  const liveVersion = diff.data?.from_version ?? null;
-  const live = useQuery({
-    queryKey: ['ruleset', liveVersion],
-    queryFn: () => (liveVersion === null ? null : api.ruleset(liveVersion)),
-    enabled: diff.isSuccess,
-  });
+  const versions = useQuery({ queryKey: ['rulesets'], queryFn: api.rulesets });
+  const live = versions.data?.data.find((version) => version.status === 'live') ?? null;
+  const liveVersion = live?.version ?? diff.data?.from_version ?? null;
+  const [editing, setEditing] = useState<Rule | null>(null);
   const changes = diff.data ? diff.data.rules.length + (diff.data.thresholds_changed ? 1 : 0) : 0;
   return (
     <Stack>
@@ -77,8 +70,18 @@ export function RulesPage() {
         {diff.error && <ErrorNote error={diff.error} />}
         {diff.data && <Publish diff={diff.data} refusal={refusal} />}
       </Card>
+      {draft.data && (
+        <ThresholdsCard
+          // A new draft (saved, published, rolled back) starts the form again from what it holds.
+          key={JSON.stringify(draft.data.thresholds)}
+          thresholds={draft.data.thresholds}
+          live={live?.thresholds ?? null}
+          changed={diff.data?.thresholds_changed ?? false}
+          disabled={refusal !== null}
+        />
+      )}
       <AddRule disabled={refusal !== null} />
-      <BacktestCard disabled={refusal !== null} />
+      <BacktestCard disabled={refusal !== null} versions={versions.data?.data ?? []} />
       <Tabs defaultValue="draft" keepMounted={false}>
         <Tabs.List>
           <Tabs.Tab value="draft">
@@ -87,136 +90,92 @@ export function RulesPage() {
           <Tabs.Tab value="live">
             Live: {liveVersion === null ? 'nothing published yet' : `version ${liveVersion}`}
           </Tabs.Tab>
+          <Tabs.Tab value="history">History{versions.data ? ` (${versions.data.data.length})` : ''}</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="draft" pt="sm">
           {draft.error && <ErrorNote error={draft.error} />}
           {draft.data && (
-            <RulesTable
-              rules={draft.data.data}
+            <DraftRules
+              rules={draft.data.rules}
               changes={diff.data}
-              canRemove={refusal === null}
-              testId="draft-rules"
+              refusal={refusal}
+              onEdit={(rule) => setEditing(rule)}
             />
           )}
         </Tabs.Panel>
         <Tabs.Panel value="live" pt="sm" data-testid="live-ruleset">
-          {live.error && <ErrorNote error={live.error} />}
-          {live.data && (
+          {versions.error && <ErrorNote error={versions.error} />}
+          {live && (
             <Text size="sm" c="dimmed" mb="xs">
-              Version {live.data.version}, published {when(live.data.updated_at)} by {live.data.updated_by}
-              {live.data.note ? ` · ${live.data.note}` : ''}
+              Version {live.version}, published {when(live.updated_at)} by {live.updated_by}
+              {live.note ? ` · ${live.note}` : ''} · score thresholds: {thresholdsText(live.thresholds)}
             </Text>
           )}
-          {live.data && <RulesTable rules={live.data.rules} />}
+          {live && <RulesTable rules={live.rules} />}
+        </Tabs.Panel>
+        <Tabs.Panel value="history" pt="sm">
+          {versions.error && <ErrorNote error={versions.error} />}
+          {versions.data && (
+            <Versions versions={versions.data.data} refusal={refusal} draftChanged={changes > 0} />
+          )}
         </Tabs.Panel>
       </Tabs>
+      <Modal
+        opened={editing !== null}
+        onClose={() => setEditing(null)}
+        title={<Text fw={600}>Edit {editing?.name} in the draft</Text>}
+        size="xl"
+      >
+        {editing && <EditRule rule={editing} onDone={() => setEditing(null)} />}
+      </Modal>
     </Stack>
   );
 }
 
-/** After a change to the draft or a publish: the draft, the diff and the live version again. */
-function useRulesChange() {
-  const queryClient = useQueryClient();
-  return useMutation({
-    mutationFn: (run: () => Promise<unknown>) => run(),
-    onSuccess: () =>
-      Promise.all(
-        ['rules', 'rules-diff', 'ruleset'].map((key) => queryClient.invalidateQueries({ queryKey: [key] })),
-      ),
-  });
-}
-
-function RulesTable({
+/** The draft's rules with each one's change against the live version, Edit and Remove. */
+function DraftRules({
   rules,
   changes,
-  canRemove = false,
-  testId,
+  refusal,
+  onEdit,
 }: {
   rules: Rule[];
-  changes?: RulesetDiff | undefined;
-  canRemove?: boolean;
-  testId?: string;
+  changes: RulesetDiff | undefined;
+  refusal: string | null;
+  onEdit: (rule: Rule) => void;
 }) {
   const remove = useRulesChange();
-  const changeOf = new Map(changes?.rules.map((change) => [change.rule_id, change]));
-  if (rules.length === 0) return <Text c="dimmed">No rules.</Text>;
   return (
     <>
       {remove.error && <ErrorNote error={remove.error} />}
-      <Table striped data-testid={testId}>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Name</Table.Th>
-            <Table.Th>Expression</Table.Th>
-            <Table.Th>Action</Table.Th>
-            <Table.Th>Mode</Table.Th>
-            <Table.Th>Event types</Table.Th>
-            {changes && <Table.Th>Change</Table.Th>}
-            {changes && <Table.Th />}
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {rules.map((rule) => {
-            const change = changeOf.get(rule.id);
-            return (
-              <Table.Tr key={rule.id}>
-                <Table.Td>
-                  <Text size="sm" fw={500}>
-                    {rule.name}
-                  </Text>
-                  {rule.description && (
-                    <Text size="xs" c="dimmed">
-                      {rule.description}
-                    </Text>
-                  )}
-                </Table.Td>
-                <Table.Td>
-                  <Code style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-word' }}>{rule.expression}</Code>
-                </Table.Td>
-                <Table.Td>
-                  <Badge color={ACTION_COLORS[rule.action]}>
-                    {rule.action}
-                    {rule.challenge ? `: ${rule.challenge}` : ''}
-                    {rule.tag ? `: ${rule.tag}` : ''}
-                  </Badge>
-                </Table.Td>
-                <Table.Td>
-                  <Badge variant={rule.mode === 'active' ? 'filled' : 'outline'} color="gray">
-                    {rule.mode}
-                  </Badge>
-                </Table.Td>
-                <Table.Td>
-                  <Text size="xs">{rule.event_types.length ? rule.event_types.join(', ') : 'all'}</Text>
-                </Table.Td>
-                {changes && (
-                  <Table.Td>
-                    {change && (
-                      <Badge variant="light" color={CHANGE_COLORS[change.change]}>
-                        {change.change}
-                        {change.fields.length ? `: ${change.fields.join(', ')}` : ''}
-                      </Badge>
-                    )}
-                  </Table.Td>
-                )}
-                {changes && (
-                  <Table.Td>
-                    <Button
-                      size="compact-xs"
-                      variant="subtle"
-                      color="red"
-                      aria-label={`Remove ${rule.name} from the draft`}
-                      disabled={!canRemove || remove.isPending}
-                      onClick={() => remove.mutate(() => api.deleteRule(rule.id))}
-                    >
-                      Remove
-                    </Button>
-                  </Table.Td>
-                )}
-              </Table.Tr>
-            );
-          })}
-        </Table.Tbody>
-      </Table>
+      <RulesTable
+        rules={rules}
+        changes={changes ?? { from_version: null, to: 'draft', rules: [], thresholds_changed: false }}
+        testId="draft-rules"
+        actions={(rule) => (
+          <Group gap={4} wrap="nowrap">
+            <Button
+              size="compact-xs"
+              variant="subtle"
+              aria-label={`Edit ${rule.name}`}
+              disabled={refusal !== null}
+              onClick={() => onEdit(rule)}
+            >
+              Edit
+            </Button>
+            <Button
+              size="compact-xs"
+              variant="subtle"
+              color="red"
+              aria-label={`Remove ${rule.name} from the draft`}
+              disabled={refusal !== null || remove.isPending}
+              onClick={() => remove.mutate(() => api.deleteRule(rule.id))}
+            >
+              Remove
+            </Button>
+          </Group>
+        )}
+      />
     </>
   );
 }
@@ -261,63 +220,308 @@ function Publish({ diff, refusal }: { diff: RulesetDiff; refusal: string | null 
   );
 }
 
-function AddRule({ disabled }: { disabled: boolean }) {
-  const add = useRulesChange();
-  const [name, setName] = useState('');
-  const [description, setDescription] = useState('');
-  const [expression, setExpression] = useState('');
-  const [action, setAction] = useState<RuleAction>('review');
-  const [challenge, setChallenge] = useState<string>('3ds');
-  const [tag, setTag] = useState('');
-  const [mode, setMode] = useState<RuleMode>('active');
-  const [eventTypes, setEventTypes] = useState<string[]>([]);
-  // The expression as sent: the error's position is an offset into it, not into what is typed since.
-  const [sent, setSent] = useState('');
-  const submit = () => {
-    const rule: RuleInput = {
-      name: name.trim(),
-      expression,
-      action,
-      mode,
-      ...(description.trim() ? { description: description.trim() } : {}),
-      ...(eventTypes.length ? { event_types: eventTypes } : {}),
-      ...(action === 'challenge' ? { challenge } : {}),
-      ...(action === 'tag' ? { tag: tag.trim() } : {}),
+/** A threshold as typed: a number, or '' while the field is empty. */
+type Typed = number | string;
+interface ThresholdRow {
+  /** 'default', or a decision event type. */
+  type: string;
+  review: Typed;
+  block: Typed;
+}
+
+const rowsOf = (thresholds: RulesetThresholds): ThresholdRow[] => [
+  { type: 'default', ...thresholds.default },
+  ...Object.entries(thresholds.by_event_type).map(([type, t]) => ({ type, ...t })),
+];
+
+/** The draft's score thresholds: the default and an override per event type; Warden checks them. */
+function ThresholdsCard({
+  thresholds,
+  live,
+  changed,
+  disabled,
+}: {
+  thresholds: RulesetThresholds;
+  live: RulesetThresholds | null;
+  changed: boolean;
+  disabled: boolean;
+}) {
+  const save = useRulesChange();
+  const [rows, setRows] = useState(() => rowsOf(thresholds));
+  const set = (type: string, field: 'review' | 'block', value: Typed) =>
+    setRows(rows.map((row) => (row.type === type ? { ...row, [field]: value } : row)));
+  const typed = rows.every((row) => typeof row.review === 'number' && typeof row.block === 'number');
+  const asSent = (): RulesetThresholds => {
+    const pair = (row: ThresholdRow) => ({ review: Number(row.review), block: Number(row.block) });
+    const [first, ...others] = rows;
+    return {
+      default: first ? pair(first) : thresholds.default,
+      by_event_type: Object.fromEntries(others.map((row) => [row.type, pair(row)])),
     };
-    setSent(expression);
-    add.mutate(() => api.createRule(rule), {
-      onSuccess: () => {
-        setName('');
-        setDescription('');
-        setExpression('');
-        setEventTypes([]);
-      },
-    });
   };
-  const position = add.error instanceof ApiError ? add.error.position : null;
+  const edited = JSON.stringify(rowsOf(thresholds)) !== JSON.stringify(rows);
+  // Warden's pointer: /default or /by_event_type/<type>.
+  const refused =
+    save.error instanceof ApiError && save.error.field
+      ? save.error.field.replace(/^\/by_event_type/, '').split('/')[1]
+      : undefined;
+  const free = DECISION_EVENT_TYPES.filter((type) => !rows.some((row) => row.type === type));
   return (
-    <Card withBorder>
-      <Heading>Add a rule to the draft</Heading>
+    <Card withBorder data-testid="thresholds">
+      <Group gap="sm" mb="xs">
+        <Text fw={600} size="lg">
+          Score thresholds
+        </Text>
+        {changed && (
+          <Badge variant="light" color="blue">
+            changed in the draft
+          </Badge>
+        )}
+      </Group>
+      <Text size="sm" c="dimmed" mb="xs">
+        A score at or above the review threshold sends the decision to review, at or above the block threshold
+        blocks it (0–100; 101 never). Event types without their own use the default.
+        {live ? ` Live: ${thresholdsText(live)}.` : ''}
+      </Text>
       <form
         onSubmit={(event) => {
           event.preventDefault();
-          submit();
+          save.mutate(() => api.setThresholds(asSent()));
+        }}
+      >
+        <Table w="auto" withRowBorders={false} verticalSpacing={4}>
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Event type</Table.Th>
+              <Table.Th>Review at</Table.Th>
+              <Table.Th>Block at</Table.Th>
+              <Table.Th />
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {rows.map((row) => (
+              <Table.Tr key={row.type}>
+                <Table.Td>
+                  <Text size="sm" fw={row.type === 'default' ? 500 : undefined}>
+                    {row.type === 'default' ? 'Default' : row.type}
+                  </Text>
+                </Table.Td>
+                {(['review', 'block'] as const).map((field) => (
+                  <Table.Td key={field}>
+                    <NumberInput
+                      w={110}
+                      aria-label={`${field === 'review' ? 'Review' : 'Block'} at, ${row.type}`}
+                      allowDecimal={false}
+                      allowNegative={false}
+                      clampBehavior="none"
+                      value={row[field]}
+                      error={refused === row.type}
+                      disabled={disabled}
+                      onChange={(value) => set(row.type, field, value)}
+                    />
+                  </Table.Td>
+                ))}
+                <Table.Td>
+                  {row.type !== 'default' && (
+                    <Button
+                      size="compact-xs"
+                      variant="subtle"
+                      color="red"
+                      aria-label={`Remove the thresholds of ${row.type}`}
+                      disabled={disabled}
+                      onClick={() => setRows(rows.filter((other) => other.type !== row.type))}
+                    >
+                      Remove
+                    </Button>
+                  )}
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+        <Group align="end" mt="xs">
+          <Select
+            placeholder="Add thresholds for an event type"
+            aria-label="Add thresholds for an event type"
+            w={300}
+            data={free}
+            value={null}
+            disabled={disabled || free.length === 0}
+            onChange={(type) => {
+              const first = rows[0];
+              if (type && first) setRows([...rows, { type, review: first.review, block: first.block }]);
+            }}
+          />
+          <Button type="submit" disabled={disabled || !edited || !typed} loading={save.isPending}>
+            Save the thresholds
+          </Button>
+          {edited && (
+            <Button variant="subtle" disabled={disabled} onClick={() => setRows(rowsOf(thresholds))}>
+              Undo changes
+            </Button>
+          )}
+        </Group>
+      </form>
+      {save.error && <ErrorNote error={save.error} />}
+    </Card>
+  );
+}
+
+/** A rule as the form holds it. */
+interface RuleValues {
+  name: string;
+  description: string;
+  expression: string;
+  action: RuleAction;
+  challenge: string;
+  tag: string;
+  mode: RuleMode;
+  event_types: string[];
+}
+
+function toInput(values: RuleValues): RuleInput {
+  return {
+    name: values.name,
+    expression: values.expression,
+    action: values.action,
+    mode: values.mode,
+    ...(values.description ? { description: values.description } : {}),
+    ...(values.event_types.length ? { event_types: values.event_types } : {}),
+    ...(values.action === 'challenge' ? { challenge: values.challenge } : {}),
+    ...(values.action === 'tag' ? { tag: values.tag } : {}),
+  };
+}
+
+/** Only the fields that differ from the rule, so the audit log names what changed. */
+function toPatch(rule: Rule, values: RuleValues): RulePatch {
+  const patch: RulePatch = {};
+  if (values.name !== rule.name) patch.name = values.name;
+  if (values.description !== rule.description) patch.description = values.description;
+  if (values.expression !== rule.expression) patch.expression = values.expression;
+  if (values.action !== rule.action) patch.action = values.action;
+  if (values.mode !== rule.mode) patch.mode = values.mode;
+  if (JSON.stringify(values.event_types) !== JSON.stringify(rule.event_types)) {
+    patch.event_types = values.event_types;
+  }
+  if (values.action === 'challenge' && values.challenge !== rule.challenge)
+    patch.challenge = values.challenge;
+  if (values.action === 'tag' && values.tag !== rule.tag) patch.tag = values.tag;
+  return patch;
+}
+
+function AddRule({ disabled }: { disabled: boolean }) {
+  const add = useRulesChange();
+  // A new form after each rule added: its fields start empty again.
+  const [added, setAdded] = useState(0);
+  return (
+    <Card withBorder>
+      <Heading>Add a rule to the draft</Heading>
+      <RuleForm
+        key={added}
+        rule={null}
+        disabled={disabled}
+        submitLabel="Add to the draft"
+        pending={add.isPending}
+        error={add.error}
+        onSubmit={(values) =>
+          add.mutate(() => api.createRule(toInput(values)), { onSuccess: () => setAdded(added + 1) })
+        }
+      />
+    </Card>
+  );
+}
+
+/** A draft rule changed in place: the same id, so its history and the cases naming it follow. */
+function EditRule({ rule, onDone }: { rule: Rule; onDone: () => void }) {
+  const edit = useRulesChange();
+  return (
+    <RuleForm
+      rule={rule}
+      disabled={false}
+      submitLabel="Save the rule"
+      pending={edit.isPending}
+      error={edit.error}
+      unchanged={(values) => Object.keys(toPatch(rule, values)).length === 0}
+      onSubmit={(values) =>
+        edit.mutate(() => api.updateRule(rule.id, toPatch(rule, values)), { onSuccess: onDone })
+      }
+      onCancel={onDone}
+    />
+  );
+}
+
+/**
+ * A rule's fields, empty or as `rule` has them. A refused expression shows Warden's message and
+ * the spot it points at; the field Warden names is marked.
+ */
+function RuleForm({
+  rule,
+  disabled,
+  submitLabel,
+  pending,
+  error,
+  unchanged,
+  onSubmit,
+  onCancel,
+}: {
+  rule: Rule | null;
+  disabled: boolean;
+  submitLabel: string;
+  pending: boolean;
+  error: unknown;
+  unchanged?: (values: RuleValues) => boolean;
+  onSubmit: (values: RuleValues) => void;
+  onCancel?: () => void;
+}) {
+  const [name, setName] = useState(rule?.name ?? '');
+  const [description, setDescription] = useState(rule?.description ?? '');
+  const [expression, setExpression] = useState(rule?.expression ?? '');
+  const [action, setAction] = useState<RuleAction>(rule?.action ?? 'review');
+  const [challenge, setChallenge] = useState<string>(rule?.challenge ?? '3ds');
+  const [tag, setTag] = useState(rule?.tag ?? '');
+  const [mode, setMode] = useState<RuleMode>(rule?.mode ?? 'active');
+  const [eventTypes, setEventTypes] = useState<string[]>(rule?.event_types ?? []);
+  // The expression as sent: the error's position is an offset into it, not into what is typed since.
+  const [sent, setSent] = useState('');
+  const values: RuleValues = {
+    name: name.trim(),
+    description: description.trim(),
+    expression,
+    action,
+    challenge,
+    tag: tag.trim(),
+    mode,
+    event_types: eventTypes,
+  };
+  const refused = error instanceof ApiError ? error : null;
+  const marked = (field: string) => refused?.field === field;
+  return (
+    <>
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          setSent(expression);
+          onSubmit(values);
         }}
       >
         <Stack gap="sm">
-          <Group align="end">
+          <Group align="start">
             <TextInput
               label="Name"
               required
               w={300}
               maxLength={100}
               value={name}
+              error={marked('/name')}
               disabled={disabled}
               onChange={(event) => setName(event.currentTarget.value)}
             />
-            <TextInput
+            <Textarea
               label="Description"
               style={{ flex: 1 }}
+              autosize
+              minRows={1}
+              maxRows={4}
               maxLength={1000}
               value={description}
               disabled={disabled}
@@ -332,6 +536,7 @@ function AddRule({ disabled }: { disabled: boolean }) {
             maxLength={4000}
             styles={{ input: { fontFamily: 'monospace' } }}
             value={expression}
+            error={marked('/expression')}
             disabled={disabled}
             onChange={(event) => setExpression(event.currentTarget.value)}
           />
@@ -352,6 +557,7 @@ function AddRule({ disabled }: { disabled: boolean }) {
                 data={[...CHALLENGES]}
                 value={challenge}
                 allowDeselect={false}
+                error={marked('/challenge')}
                 disabled={disabled}
                 onChange={(picked) => picked && setChallenge(picked)}
               />
@@ -362,6 +568,7 @@ function AddRule({ disabled }: { disabled: boolean }) {
                 required
                 w={200}
                 value={tag}
+                error={marked('/tag')}
                 disabled={disabled}
                 onChange={(event) => setTag(event.currentTarget.value)}
               />
@@ -381,24 +588,38 @@ function AddRule({ disabled }: { disabled: boolean }) {
             <MultiSelect
               label="Event types (none: all)"
               style={{ flex: 1 }}
+              miw={240}
               data={[...DECISION_EVENT_TYPES]}
               value={eventTypes}
               disabled={disabled}
               onChange={setEventTypes}
             />
+          </Group>
+          <Text size="xs" c="dimmed">
+            A shadow rule is evaluated and recorded in each decision's reasons, but does not change the
+            action: a way to watch a rule before it acts.
+          </Text>
+          <Group>
             <Button
               type="submit"
-              disabled={disabled || !name.trim() || !expression.trim()}
-              loading={add.isPending}
+              disabled={disabled || !values.name || !expression.trim() || (unchanged?.(values) ?? false)}
+              loading={pending}
             >
-              Add to the draft
+              {submitLabel}
             </Button>
+            {onCancel && (
+              <Button variant="default" onClick={onCancel}>
+                Cancel
+              </Button>
+            )}
           </Group>
         </Stack>
       </form>
-      {add.error && <ErrorNote error={add.error} />}
-      {position && <ErrorSpot expression={sent} start={position.start} end={position.end} />}
-    </Card>
+      {error ? <ErrorNote error={error} /> : null}
+      {refused?.position && (
+        <ErrorSpot expression={sent} start={refused.position.start} end={refused.position.end} />
+      )}
+    </>
   );
 }
 
@@ -417,201 +638,5 @@ function ErrorSpot({ expression, start, end }: { expression: string; start: numb
         {expression.slice(end)}
       </Code>
     </div>
-  );
-}
-
-/** datetime-local's format, in the browser's time zone. */
-function localInput(date: Date): string {
-  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
-  return local.toISOString().slice(0, 16);
-}
-
-function BacktestCard({ disabled }: { disabled: boolean }) {
-  const [from, setFrom] = useState(() => localInput(new Date(Date.now() - 30 * 86_400_000)));
-  // The input has minutes only: the next minute, so the decisions of this one are in the range.
-  const [to, setTo] = useState(() => localInput(new Date(Date.now() + 60_000)));
-  const [id, setId] = useState<string | null>(null);
-  const start = useMutation({
-    mutationFn: () => api.startBacktest(new Date(from).toISOString(), new Date(to).toISOString()),
-    onSuccess: (backtest) => setId(backtest.id),
-  });
-  // Polled once a second while it runs.
-  const backtest = useQuery({
-    queryKey: ['backtest', id],
-    queryFn: () => api.backtest(id ?? ''),
-    enabled: id !== null,
-    refetchInterval: (query) => (query.state.data?.status === 'running' ? 1000 : false),
-  });
-  return (
-    <Card withBorder>
-      <Heading>Backtest the draft</Heading>
-      <Text size="sm" c="dimmed" mb="xs">
-        Replays the draft over the decisions stored in the range and compares its actions with those taken,
-        and with what was later labelled fraud.
-      </Text>
-      <form
-        onSubmit={(event) => {
-          event.preventDefault();
-          start.mutate();
-        }}
-      >
-        <Group align="end">
-          <TextInput
-            label="From"
-            type="datetime-local"
-            value={from}
-            disabled={disabled}
-            onChange={(event) => setFrom(event.currentTarget.value)}
-          />
-          <TextInput
-            label="To"
-            type="datetime-local"
-            value={to}
-            disabled={disabled}
-            onChange={(event) => setTo(event.currentTarget.value)}
-          />
-          <Button
-            type="submit"
-            variant="light"
-            disabled={disabled || !from || !to || backtest.data?.status === 'running'}
-            loading={start.isPending}
-          >
-            Start backtest
-          </Button>
-        </Group>
-      </form>
-      {start.error && <ErrorNote error={start.error} />}
-      {backtest.error && <ErrorNote error={backtest.error} />}
-      {backtest.data && <BacktestResult backtest={backtest.data} />}
-    </Card>
-  );
-}
-
-function BacktestResult({ backtest }: { backtest: Backtest }) {
-  const report = backtest.report;
-  // Rules that matched nothing and failed nowhere say nothing: counted, not listed.
-  const matched = report?.rules.filter((rule) => rule.matches > 0 || rule.errors > 0) ?? [];
-  return (
-    <Stack gap="sm" mt="md" data-testid="backtest">
-      <Group gap="sm">
-        <Badge color={{ running: 'blue', done: 'green', failed: 'red' }[backtest.status]}>
-          {backtest.status}
-        </Badge>
-        <Text size="sm" c="dimmed">
-          {backtest.id} · {when(backtest.from)} to {when(backtest.to)} · started {when(backtest.created_at)}
-        </Text>
-      </Group>
-      {backtest.status === 'running' && (
-        <Progress value={backtest.total ? (100 * backtest.processed) / backtest.total : 0} animated />
-      )}
-      {backtest.error && <ErrorNote error={new Error(backtest.error)} title="The backtest failed" />}
-      {report && (
-        <>
-          <Text size="sm">
-            {report.decisions} decisions replayed in {report.elapsed_ms} ms
-            {report.skipped_without_snapshot
-              ? `; ${report.skipped_without_snapshot} skipped (no snapshot)`
-              : ''}
-            .
-          </Text>
-          <SimpleGrid cols={{ base: 1, lg: 2 }}>
-            <div>
-              <Text fw={500} size="sm">
-                Actions
-              </Text>
-              <Table>
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>Action</Table.Th>
-                    <Table.Th>As decided</Table.Th>
-                    <Table.Th>With the draft</Table.Th>
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {[...new Set([...Object.keys(report.before), ...Object.keys(report.after)])].map(
-                    (action) => (
-                      <Table.Tr key={action}>
-                        <Table.Td>{action}</Table.Td>
-                        <Table.Td>{report.before[action] ?? 0}</Table.Td>
-                        <Table.Td>{report.after[action] ?? 0}</Table.Td>
-                      </Table.Tr>
-                    ),
-                  )}
-                </Table.Tbody>
-              </Table>
-            </div>
-            <div>
-              <Text fw={500} size="sm">
-                Changed decisions
-              </Text>
-              {report.changes.length === 0 ? (
-                <Text size="sm" c="dimmed">
-                  None: the draft decides these as they were decided.
-                </Text>
-              ) : (
-                <Table>
-                  <Table.Thead>
-                    <Table.Tr>
-                      <Table.Th>From → to</Table.Th>
-                      <Table.Th>Decisions</Table.Th>
-                      <Table.Th>Fraud</Table.Th>
-                      <Table.Th>Legitimate</Table.Th>
-                    </Table.Tr>
-                  </Table.Thead>
-                  <Table.Tbody>
-                    {report.changes.map((change) => (
-                      <Table.Tr key={`${change.from}:${change.to}`}>
-                        <Table.Td>
-                          {change.from} → {change.to}
-                        </Table.Td>
-                        <Table.Td>{change.count}</Table.Td>
-                        <Table.Td>{change.fraud}</Table.Td>
-                        <Table.Td>{change.legitimate}</Table.Td>
-                      </Table.Tr>
-                    ))}
-                  </Table.Tbody>
-                </Table>
-              )}
-            </div>
-          </SimpleGrid>
-          <Text fw={500} size="sm">
-            Per rule{' '}
-            <Text span size="sm" c="dimmed">
-              ({report.rules.length - matched.length} of {report.rules.length} matched nothing)
-            </Text>
-          </Text>
-          {matched.length > 0 && (
-            <Table striped>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Rule</Table.Th>
-                  <Table.Th>Mode</Table.Th>
-                  <Table.Th>Matches</Table.Th>
-                  <Table.Th>Of them fraud</Table.Th>
-                  <Table.Th>Of them legitimate</Table.Th>
-                  <Table.Th>Decided</Table.Th>
-                  <Table.Th>Changed</Table.Th>
-                  <Table.Th>Errors</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {matched.map((rule) => (
-                  <Table.Tr key={rule.rule_id}>
-                    <Table.Td>{rule.name}</Table.Td>
-                    <Table.Td>{rule.mode}</Table.Td>
-                    <Table.Td>{rule.matches}</Table.Td>
-                    <Table.Td>{rule.matched_fraud}</Table.Td>
-                    <Table.Td>{rule.matched_legitimate}</Table.Td>
-                    <Table.Td>{rule.decided}</Table.Td>
-                    <Table.Td>{rule.changed}</Table.Td>
-                    <Table.Td c={rule.errors > 0 ? 'red' : undefined}>{rule.errors}</Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          )}
-        </>
-      )}
-    </Stack>
   );
 }

@@ -115,7 +115,12 @@ export function UserPage() {
   const { userId } = useParams({ from: '/users/$userId' });
   return (
     <Stack>
-      <Title order={3}>{userId}</Title>
+      <Group gap="md">
+        <Title order={3}>{userId}</Title>
+        <RouterAnchor to="/decisions" search={{ user_id: userId }}>
+          All their decisions
+        </RouterAnchor>
+      </Group>
       <UserCard userId={userId} />
       <Card withBorder>
         <Heading>Link graph</Heading>

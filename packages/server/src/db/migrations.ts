@@ -443,6 +443,23 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+  '0014_decision_search': {
+    async up(db: Kysely<unknown>) {
+      // The decisions search pages newest first by (created_at, id), filtered: a btree walked
+      // backwards gives the order and the keyset, where the BRIN of 0012 gave neither. It also
+      // serves the dashboard's time windows, so the BRIN goes: one index of decision time. The
+      // decision.flagged webhook reads decisions other than allow by time: a partial index of them,
+      // which the allows (most decisions) never touch.
+      await runStatements(
+        db,
+        `
+        create index decisions_created on decisions (created_at, id);
+        drop index decisions_created_brin;
+        create index decisions_flagged on decisions (created_at) where action <> 'allow'
+      `,
+      );
+    },
+  },
 };
 
 class CodeMigrationProvider implements MigrationProvider {

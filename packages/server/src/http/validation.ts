@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 const addFormats =
   (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
 
-function makeAjv(coerceTypes: boolean): Ajv {
+function makeAjv(coerceTypes: boolean | 'array'): Ajv {
   const ajv = new Ajv({
     coerceTypes,
     useDefaults: true,
@@ -20,11 +20,12 @@ function makeAjv(coerceTypes: boolean): Ajv {
 
 /**
  * Bodies are checked strictly (a string is never turned into a number or a list), while query
- * strings and path parameters, which are text by nature, are converted to the declared types.
+ * strings and path parameters, which are text by nature, are converted to the declared types: a
+ * parameter given once where a list is declared (`?status=open`) is a list of one.
  */
 export function registerValidation(app: FastifyInstance): void {
   const strict = makeAjv(false);
-  const coercing = makeAjv(true);
+  const coercing = makeAjv('array');
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? strict : coercing).compile(schema as object),
   );

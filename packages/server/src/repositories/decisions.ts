@@ -98,3 +98,61 @@ export async function decisionsMatching(
     .where('occurred_at', '<', to)
     .execute();
 }
+
+export interface DecisionSearch {
+  actions?: readonly string[];
+  minScore?: number;
+  maxScore?: number;
+  rule?: string;
+  eventType?: string;
+  userId?: string;
+  from?: Date;
+  to?: Date;
+  before?: { createdAt: Date; id: string };
+  limit: number;
+}
+
+export type DecisionSearchRow = DecisionRow & { case_id: string | null };
+
+/** Decisions with the review case each opened, if any. */
+const withCase = (db: Executor) =>
+  db
+    .selectFrom('decisions as d')
+    .leftJoin('cases as c', 'c.decision_id', 'd.id')
+    .selectAll('d')
+    .select('c.id as case_id');
+
+export async function findDecisionWithCase(db: Executor, id: string): Promise<DecisionSearchRow | undefined> {
+  return withCase(db).where('d.id', '=', id).executeTakeFirst();
+}
+
+/**
+ * A page of decisions, newest first: the (created_at, id) keyset walked backwards, so a deep page
+ * costs what the first does. A user's decisions are found through the user's events (decisions
+ * carry no user index) and sorted after.
+ */
+export async function searchDecisions(db: Executor, f: DecisionSearch): Promise<DecisionSearchRow[]> {
+  let query = withCase(db);
+  if (f.actions?.length) query = query.where('d.action', 'in', [...f.actions]);
+  if (f.minScore !== undefined) query = query.where('d.score', '>=', f.minScore);
+  if (f.maxScore !== undefined) query = query.where('d.score', '<=', f.maxScore);
+  if (f.rule !== undefined) query = query.where(sql<boolean>`d.matched_rules @> array[${f.rule}]::text[]`);
+  if (f.eventType !== undefined) query = query.where('d.event_type', '=', f.eventType);
+  if (f.userId !== undefined) {
+    const userId = f.userId;
+    query = query.where('d.id', 'in', (eb) =>
+      eb
+        .selectFrom('events')
+        .select('decision_id')
+        .where('user_id', '=', userId)
+        .where('decision_id', 'is not', null)
+        .$narrowType<{ decision_id: string }>(),
+    );
+  }
+  if (f.from !== undefined) query = query.where('d.created_at', '>=', f.from);
+  if (f.to !== undefined) query = query.where('d.created_at', '<', f.to);
+  const before = f.before;
+  // A row comparison, which the planner turns into one index range.
+  if (before) query = query.where(sql<boolean>`(d.created_at, d.id) < (${before.createdAt}, ${before.id})`);
+  return query.orderBy('d.created_at', 'desc').orderBy('d.id', 'desc').limit(f.limit).execute();
+}

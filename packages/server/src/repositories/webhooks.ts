@@ -1,6 +1,6 @@
 import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
 import type { Executor } from '../db/executor.js';
-import type { WebhookDeliveriesTable, WebhookEndpointsTable } from '../db/schema.js';
+import type { DecisionsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from '../db/schema.js';
 
 export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
@@ -60,13 +60,15 @@ export async function dueDeliveries(db: Executor, now: Date, limit: number): Pro
 }
 
 /**
- * Moves a pending delivery's next attempt forward, if it is still the attempt we read: the claim
- * that keeps two nodes from sending the same delivery at once.
+ * Moves a pending delivery's next attempt forward, if it is still the attempt we read and still
+ * due: the claim that keeps two nodes from sending the same delivery at once (the first claim
+ * moves it out of due, so the second finds nothing to take).
  */
 export async function claimDelivery(
   db: Executor,
   id: string,
   attempts: number,
+  now: Date,
   until: Date,
 ): Promise<boolean> {
   const result = await db
@@ -75,6 +77,7 @@ export async function claimDelivery(
     .where('id', '=', id)
     .where('status', '=', 'pending')
     .where('attempts', '=', attempts)
+    .where('next_attempt_at', '<=', now)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
@@ -108,4 +111,48 @@ export async function deliveriesOf(
   if (status) query = query.where('status', '=', status);
   if (before) query = query.where(sql<boolean>`(created_at, id) < (${before.createdAt}, ${before.id})`);
   return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+}
+
+/**
+ * The id of the delivery of a decision's announcement to an endpoint: the same on every node, so
+ * a second node's insert is a no-op. `whd_` and the two ids' random parts.
+ */
+export const decisionDeliveryId = (decisionId: string, endpointId: string) =>
+  `whd_${decisionId.slice('dec_'.length)}${endpointId.slice('whk_'.length)}`;
+
+/**
+ * Decisions other than allow since `since` that the endpoint has not been sent, oldest first. The
+ * partial index of such decisions (literal predicate, so it matches) keeps this off the allows.
+ */
+export async function flaggedDecisionsNotSent(
+  db: Executor,
+  endpointId: string,
+  since: Date,
+  limit: number,
+): Promise<Selectable<DecisionsTable>[]> {
+  const suffix = endpointId.slice('whk_'.length);
+  return db
+    .selectFrom('decisions as d')
+    .selectAll('d')
+    .where(sql<boolean>`d.action <> 'allow'`)
+    .where('d.created_at', '>=', since)
+    .where(
+      sql<boolean>`not exists (select 1 from webhook_deliveries w where w.id = 'whd_' || substr(d.id, 5) || ${suffix})`,
+    )
+    .orderBy('d.created_at')
+    .limit(limit)
+    .execute();
+}
+
+/** Inserts deliveries whose ids may have been inserted already (by another node): those are skipped. */
+export async function insertDeliveriesOnce(
+  tx: Executor,
+  rows: Insertable<WebhookDeliveriesTable>[],
+): Promise<void> {
+  if (rows.length)
+    await tx
+      .insertInto('webhook_deliveries')
+      .values(rows)
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
 }

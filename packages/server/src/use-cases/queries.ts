@@ -1,4 +1,4 @@
-import type { Decision, Event, UserGraph } from '@warden/contracts';
+import type { DecisionPage, DecisionSummary, Event, UserGraph } from '@warden/contracts';
 import {
   type EntityKind,
   entityValue,
@@ -11,8 +11,17 @@ import type { Kysely } from 'kysely';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Database } from '../db/schema.js';
 import { WardenError } from '../errors.js';
+import { decodeKeysetCursor, encodeKeysetCursor } from '../keyset-cursor.js';
 import { outcomesOfUsers } from '../repositories/cases.js';
-import { type DecisionRow, findDecision, recentDecisionsOfUser } from '../repositories/decisions.js';
+import {
+  type DecisionRow,
+  type DecisionSearch,
+  type DecisionSearchRow,
+  findDecision,
+  findDecisionWithCase,
+  recentDecisionsOfUser,
+  searchDecisions,
+} from '../repositories/decisions.js';
 import {
   type EventRow,
   listEvents,
@@ -87,6 +96,16 @@ function decodeCursor(cursor: string): number {
   );
 }
 
+function summaryView(row: DecisionSearchRow): DecisionSummary {
+  return {
+    ...decisionView(row),
+    event_type: row.event_type,
+    user_id: row.user_id,
+    matched_rules: row.matched_rules,
+    case_id: row.case_id,
+  };
+}
+
 /** Read-side use cases: what the API shows of stored events, decisions and users. */
 export class Queries {
   constructor(
@@ -96,10 +115,10 @@ export class Queries {
     private readonly snapshots: SnapshotSchemas,
   ) {}
 
-  async decision(id: string): Promise<Decision> {
-    const row = await findDecision(this.db, id);
+  async decision(id: string): Promise<DecisionSummary> {
+    const row = await findDecisionWithCase(this.db, id);
     if (!row) throw new WardenError('not_found', `No decision ${id}`);
-    return decisionView(row);
+    return summaryView(row);
   }
 
   /** The attributes a decision was made on: its stored snapshot, as rules and the model saw it. */
@@ -109,6 +128,28 @@ export class Queries {
     return {
       decision_id: row.id,
       features: row.snapshot ? await this.snapshots.open(this.keyring, row.snapshot) : {},
+    };
+  }
+
+  /** Decisions newest first, filtered, a page at a time (the decisions search). */
+  async decisions(
+    filter: Omit<DecisionSearch, 'before' | 'limit'> & { cursor?: string; limit?: number },
+  ): Promise<DecisionPage> {
+    const { cursor, limit = 50, ...rest } = filter;
+    if (rest.from && rest.to && rest.from >= rest.to)
+      throw new WardenError('invalid_field', 'from must be before to', '/to');
+    if (rest.minScore !== undefined && rest.maxScore !== undefined && rest.minScore > rest.maxScore)
+      throw new WardenError('invalid_field', 'min_score must not be above max_score', '/max_score');
+    const after = cursor ? decodeKeysetCursor(cursor, 'dec') : undefined;
+    const rows = await searchDecisions(this.db, {
+      ...rest,
+      ...(after ? { before: { createdAt: after.at, id: after.id } } : {}),
+      limit,
+    });
+    const last = rows.at(-1);
+    return {
+      data: rows.map(summaryView),
+      next_cursor: rows.length === limit && last ? encodeKeysetCursor(last.created_at, last.id) : null,
     };
   }
 

@@ -188,7 +188,7 @@ export class Rules {
         throw new WardenError(
           'invalid_field',
           'The block threshold must be at or above the review threshold',
-          `/${type}`,
+          type === 'default' ? '/default' : `/by_event_type/${type}`,
         );
       }
     }

@@ -14,13 +14,16 @@ import type { Clock, IdGenerator } from '../ids.js';
 import { decodeKeysetCursor, encodeKeysetCursor } from '../keyset-cursor.js';
 import {
   claimDelivery,
+  decisionDeliveryId,
   deliveriesOf,
   disableWebhookEndpoint,
   dueDeliveries,
   endpointsFor,
   findDelivery,
   findWebhookEndpoint,
+  flaggedDecisionsNotSent,
   insertDeliveries,
+  insertDeliveriesOnce,
   insertWebhookEndpoint,
   listWebhookEndpoints,
   updateDelivery,
@@ -28,6 +31,7 @@ import {
   type WebhookEndpointRow,
 } from '../repositories/webhooks.js';
 import type { AuditLog } from './audit.js';
+import { decisionView } from './ingest-events.js';
 import { Polled } from './poller.js';
 
 export interface WebhookSettings {
@@ -40,6 +44,9 @@ export interface WebhookSettings {
 
 const MAX_WAIT_MS = 12 * 3_600_000;
 const BATCH = 50;
+/** Decisions are looked for again this far back, for writes that commit late (as cases do). */
+const LOOKBACK_MS = 5 * 60_000;
+const ANNOUNCE_PAGE = 500;
 export const SIGNATURE_HEADER = 'warden-signature';
 
 /** The signature header's value: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`, as Stripe signs. */
@@ -59,6 +66,9 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
  * failed delivery can be sent again.
  */
 export class Webhooks extends Polled {
+  /** From a little before start: decisions older than that are history, not news. */
+  private announcedSince: Date;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly keyring: Keyring,
@@ -69,6 +79,7 @@ export class Webhooks extends Polled {
     onError: (error: unknown) => void,
   ) {
     super(onError);
+    this.announcedSince = new Date(clock.now().getTime() - LOOKBACK_MS);
   }
 
   async create(input: {
@@ -140,7 +151,7 @@ export class Webhooks extends Polled {
     const now = this.clock.now();
     // One id for the event, the same at every endpoint and on every attempt: receivers dedupe on it.
     const payload = JSON.stringify({
-      id: this.ids.next('whd'),
+      id: this.ids.next('whe'),
       type: kind,
       created_at: now.toISOString(),
       data,
@@ -204,6 +215,7 @@ export class Webhooks extends Polled {
   }
 
   protected async pass(): Promise<void> {
+    await this.announceDecisions();
     for (;;) {
       const due = await dueDeliveries(this.db, this.clock.now(), BATCH);
       if (!due.length) return;
@@ -211,6 +223,55 @@ export class Webhooks extends Polled {
       await Promise.all(due.map((d) => this.attempt(d, endpoints.get(d.endpoint_id))));
       if (due.length < BATCH) return;
     }
+  }
+
+  /**
+   * `decision.flagged`: every decision other than allow, to each endpoint that takes it, made after
+   * the endpoint was. Not written by the decision path (its writes stay as fast as they are): read
+   * after, by time, on every node; each delivery's id is made from the decision's and the
+   * endpoint's, so whichever node inserts it first sends it and the others skip it.
+   */
+  private async announceDecisions(): Promise<void> {
+    const startedAt = this.clock.now().getTime();
+    for (const endpoint of await endpointsFor(this.db, 'decision.flagged')) {
+      const createdAt = new Date(endpoint.created_at);
+      let since = createdAt > this.announcedSince ? createdAt : this.announcedSince;
+      for (;;) {
+        const rows = await flaggedDecisionsNotSent(this.db, endpoint.id, since, ANNOUNCE_PAGE);
+        const now = this.clock.now();
+        await insertDeliveriesOnce(
+          this.db,
+          rows.map((row) => ({
+            id: decisionDeliveryId(row.id, endpoint.id),
+            endpoint_id: endpoint.id,
+            kind: 'decision.flagged',
+            // The event's id is the decision's, at every endpoint: receivers dedupe on it.
+            payload: JSON.stringify({
+              id: `whe_${row.id.slice('dec_'.length)}`,
+              type: 'decision.flagged',
+              created_at: now.toISOString(),
+              data: {
+                ...decisionView(row),
+                event_type: row.event_type,
+                user_id: row.user_id,
+                matched_rules: row.matched_rules,
+              },
+            }),
+            status: 'pending',
+            attempts: 0,
+            next_attempt_at: now,
+            last_status: null,
+            last_error: null,
+            created_at: now,
+            delivered_at: null,
+          })),
+        );
+        const last = rows.at(-1);
+        if (rows.length < ANNOUNCE_PAGE || !last) break;
+        since = new Date(last.created_at);
+      }
+    }
+    this.announcedSince = new Date(startedAt - LOOKBACK_MS);
   }
 
   private async attempt(
@@ -224,6 +285,7 @@ export class Webhooks extends Polled {
         this.db,
         delivery.id,
         delivery.attempts,
+        new Date(now),
         new Date(now + this.settings.timeoutMs + 60_000),
       ))
     )

@@ -1,6 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { Decision, ErrorBody, StatsOverview, UserGraph } from '@warden/contracts';
+import {
+  ACTIONS,
+  DECISION_EVENT_TYPES,
+  Decision,
+  DecisionPage,
+  DecisionSummary,
+  ErrorBody,
+  StatsOverview,
+  UserGraph,
+} from '@warden/contracts';
 import { WardenError } from '../../errors.js';
 import type { Services } from '../../services.js';
 
@@ -8,6 +17,7 @@ type SearchKind = 'email' | 'phone' | 'ip' | 'device' | 'card' | 'bank_account';
 
 const Id = Type.String({ minLength: 1, maxLength: 128 });
 const errors = { 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
+const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
 
 const LinkedEntity = Type.Object({
   value: Type.String(),
@@ -70,14 +80,62 @@ const UserProfile = Type.Object({
 
 export const readRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   app.get(
+    '/v1/decisions',
+    {
+      config: { scope: 'decisions:read' },
+      schema: {
+        tags: ['decisions'],
+        summary: 'Search decisions, newest first',
+        description:
+          'Filters combine with AND; `action` may repeat (`?action=block&action=review`). Pages are ' +
+          'keyset cursors: pass `next_cursor` back as `cursor` until it is null.',
+        querystring: Type.Object(
+          {
+            action: Type.Optional(Type.Array(literals(ACTIONS))),
+            min_score: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+            max_score: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+            rule: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 200, description: 'A matched rule’s id (rule_…)' }),
+            ),
+            event_type: Type.Optional(literals(DECISION_EVENT_TYPES)),
+            user_id: Type.Optional(Id),
+            from: Type.Optional(Type.String({ format: 'date-time', description: 'Decided at or after' })),
+            to: Type.Optional(Type.String({ format: 'date-time', description: 'Decided before' })),
+            cursor: Type.Optional(Type.String({ maxLength: 200 })),
+            limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: DecisionPage, 400: ErrorBody, ...errors },
+        security: [{ bearer: [] }],
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      return services.queries.decisions({
+        ...(q.action ? { actions: q.action } : {}),
+        ...(q.min_score !== undefined ? { minScore: q.min_score } : {}),
+        ...(q.max_score !== undefined ? { maxScore: q.max_score } : {}),
+        ...(q.rule !== undefined ? { rule: q.rule } : {}),
+        ...(q.event_type !== undefined ? { eventType: q.event_type } : {}),
+        ...(q.user_id !== undefined ? { userId: q.user_id } : {}),
+        ...(q.from !== undefined ? { from: new Date(q.from) } : {}),
+        ...(q.to !== undefined ? { to: new Date(q.to) } : {}),
+        ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+        limit: q.limit,
+      });
+    },
+  );
+
+  app.get(
     '/v1/decisions/:id',
     {
       config: { scope: 'decisions:read' },
       schema: {
         tags: ['decisions'],
-        summary: 'One decision',
+        summary: 'One decision, with what it was about and the case it opened',
         params: Type.Object({ id: Id }),
-        response: { 200: Decision, ...errors },
+        response: { 200: DecisionSummary, ...errors },
         security: [{ bearer: [] }],
       },
     },

@@ -11,6 +11,9 @@ import type {
   RegistrationResponseJSON,
 } from '@simplewebauthn/browser';
 import {
+  API_KEY_SCOPES,
+  type ApiKeyScope,
+  type ApiKeyView,
   BLOCKABLE,
   type Blockable,
   type CaseNoteView,
@@ -20,13 +23,16 @@ import {
   DECISION_EVENT_TYPES,
   LIST_KIND_NAMES,
   type PasskeyView,
+  STAFF_ROLES,
   type StaffRole,
   type StaffSessionView,
   type StaffView,
   type StatsOverview,
   type UserGraph,
+  WEBHOOK_KINDS,
   type WebhookDeliveryView,
   type WebhookEndpointView,
+  type WebhookKind,
 } from '@warden/contracts';
 
 export type Role = StaffRole;
@@ -143,6 +149,33 @@ export interface AuditRecord {
 
 export type WebhookEndpoint = WebhookEndpointView;
 export type WebhookDelivery = WebhookDeliveryView;
+export type { WebhookKind };
+/** What an endpoint can subscribe to. */
+export { WEBHOOK_KINDS };
+
+export interface WebhookEndpointInput {
+  url: string;
+  kinds: WebhookKind[];
+  description?: string | undefined;
+}
+
+/** The roles a staff account can have, least first. */
+export { STAFF_ROLES };
+
+/** What `PATCH /v1/staff/{id}` changes: any change ends the account's sessions. */
+export interface StaffChange {
+  role?: Role;
+  disabled?: boolean;
+  /** A new generated password, in the answer only; it also lifts a lockout. */
+  reset_password?: boolean;
+  /** The authenticator app is enrolled again at the next sign-in; the account's passkeys go. */
+  reset_totp?: boolean;
+}
+
+export type ApiKey = ApiKeyView;
+/** The scopes an API key can be given (`admin` is everything). */
+export { API_KEY_SCOPES };
+export type Scope = ApiKeyScope;
 
 /** The kinds of value a list holds: Warden normalises each as events are. */
 export const LIST_KINDS = LIST_KIND_NAMES;
@@ -530,4 +563,27 @@ export const api = {
       withQuery(`/v1/webhooks/${enc(endpointId)}/deliveries`, { cursor, limit: 50 }),
     ),
   retryDelivery: (id: string) => call<WebhookDelivery>('POST', `/v1/webhook-deliveries/${enc(id)}/retry`),
+  /** The signing secret is in this answer only. */
+  createWebhook: (endpoint: WebhookEndpointInput) =>
+    call<{ secret: string; endpoint: WebhookEndpoint }>('POST', '/v1/webhooks', {
+      url: endpoint.url,
+      kinds: endpoint.kinds,
+      ...(endpoint.description ? { description: endpoint.description } : {}),
+    }),
+  /** Nothing more is sent to it; there is no enabling it again. */
+  disableWebhook: (id: string) => call<void>('DELETE', `/v1/webhooks/${enc(id)}`),
+
+  staff: () => call<{ data: Staff[] }>('GET', '/v1/staff'),
+  /** The first password is in this answer only. */
+  createStaff: (staff: { email: string; name: string; role: Role }) =>
+    call<{ password: string; staff: Staff }>('POST', '/v1/staff', staff),
+  /** `password` is there when `reset_password` was asked for, in this answer only. */
+  updateStaff: (id: string, change: StaffChange) =>
+    call<{ staff: Staff; password?: string }>('PATCH', `/v1/staff/${enc(id)}`, change),
+
+  apiKeys: () => call<{ data: ApiKey[] }>('GET', '/v1/api-keys'),
+  /** The secret is in this answer only. */
+  createApiKey: (key: { name: string; scopes: Scope[] }) =>
+    call<{ secret: string; key: ApiKey }>('POST', '/v1/api-keys', key),
+  revokeApiKey: (id: string) => call<void>('DELETE', `/v1/api-keys/${enc(id)}`),
 };

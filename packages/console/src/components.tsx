@@ -1,7 +1,8 @@
-import { Alert, Anchor, Badge, NavLink, Table, Text } from '@mantine/core';
+import { Alert, Anchor, Badge, Button, NavLink, Table, Text } from '@mantine/core';
+import { type UseInfiniteQueryResult, useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { createLink } from '@tanstack/react-router';
 import type { ComponentPropsWithRef, ReactNode } from 'react';
-import { type Action, ApiError } from './api.js';
+import { type Action, ApiError, api } from './api.js';
 
 /** An API error as Warden words it (`error.message`), with its code for a bug report. */
 export function ErrorNote({ error, title = 'Warden refused this' }: { error: unknown; title?: string }) {
@@ -81,3 +82,48 @@ export const RouterNavLink = createLink(
     <NavLink {...props} />
   ),
 );
+
+/** A list the API pages with cursors (`next_cursor`): the rows of every page loaded so far. */
+export function useCursorPages<T>(
+  queryKey: readonly unknown[],
+  fetchPage: (cursor: string | null) => Promise<{ data: T[]; next_cursor: string | null }>,
+) {
+  const query = useInfiniteQuery({
+    queryKey,
+    queryFn: ({ pageParam }) => fetchPage(pageParam),
+    initialPageParam: null as string | null,
+    getNextPageParam: (page) => page.next_cursor,
+  });
+  return { query, rows: query.data?.pages.flatMap((page) => page.data) ?? [] };
+}
+
+/** The button under a paged table, while there is more. */
+export function LoadMore({ query }: { query: UseInfiniteQueryResult }) {
+  if (!query.hasNextPage) return null;
+  return (
+    <Button
+      mt="sm"
+      variant="light"
+      w="fit-content"
+      loading={query.isFetchingNextPage}
+      onClick={() => query.fetchNextPage()}
+    >
+      Load more
+    </Button>
+  );
+}
+
+/** Rule names by id where the role may read rules; empty otherwise (the ids show instead). */
+export function useRuleNames(): Map<string, string> {
+  const rules = useQuery({ queryKey: ['rules'], queryFn: api.rules, retry: false });
+  return new Map(rules.data?.data.map((rule) => [rule.id, rule.name]));
+}
+
+/** The rules a decision matched, by name where known. */
+export function RuleBadges({ ids, names }: { ids: string[]; names: Map<string, string> }) {
+  return ids.map((id) => (
+    <Badge key={id} variant="outline" size="sm" mr={4} tt="none">
+      {names.get(id) ?? id}
+    </Badge>
+  ));
+}

@@ -40,6 +40,8 @@ export function Layout() {
         <RouterNavLink to="/rules" label="Rules" activeProps={{ active: true }} />
         {admin && <RouterNavLink to="/audit" label="Audit log" activeProps={{ active: true }} />}
         {admin && <RouterNavLink to="/webhooks" label="Webhooks" activeProps={{ active: true }} />}
+        {admin && <RouterNavLink to="/staff" label="Staff" activeProps={{ active: true }} />}
+        {admin && <RouterNavLink to="/api-keys" label="API keys" activeProps={{ active: true }} />}
         <RouterNavLink to="/account" label="Account" activeProps={{ active: true }} />
       </AppShell.Navbar>
       <AppShell.Main>

@@ -46,6 +46,17 @@ const routeTree = root.addChildren([
   createRoute({ getParentRoute: () => root, path: '/rules', component: RulesPage }),
   createRoute({ getParentRoute: () => root, path: '/audit', component: AuditPage }),
   createRoute({ getParentRoute: () => root, path: '/webhooks', component: WebhooksPage }),
+  // Admins' pages: chunks of their own, which nobody else downloads.
+  createRoute({
+    getParentRoute: () => root,
+    path: '/staff',
+    component: lazyRouteComponent(() => import('./pages/staff.js'), 'StaffPage'),
+  }),
+  createRoute({
+    getParentRoute: () => root,
+    path: '/api-keys',
+    component: lazyRouteComponent(() => import('./pages/api-keys.js'), 'ApiKeysPage'),
+  }),
   createRoute({ getParentRoute: () => root, path: '/account', component: AccountPage }),
 ]);
 

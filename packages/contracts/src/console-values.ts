@@ -22,3 +22,42 @@ export const WEBHOOK_KINDS = [
 ] as const;
 export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
 export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
+
+/** What an API key may be given (`admin` is everything); staff get theirs from their role. */
+export const API_KEY_SCOPES = [
+  'events:write',
+  'events:read',
+  'decisions:read',
+  'users:read',
+  'metrics:read',
+  'rules:read',
+  'rules:write',
+  'lists:read',
+  'lists:write',
+  'limits:check',
+  'limits:read',
+  'limits:write',
+  'models:read',
+  'models:write',
+  'device:collect',
+  'cases:read',
+  'cases:write',
+  'admin',
+] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+/** The kinds of list Warden keeps (the engine's LIST_KINDS is this list). */
+export const LIST_KIND_NAMES = [
+  'email',
+  'email_domain',
+  'ip',
+  'card_fingerprint',
+  'bin',
+  'device',
+  'user',
+  'phone',
+  'account_number',
+  'country',
+  'string',
+] as const;
+export const LIST_ENTRY_SOURCES = ['manual', 'review', 'chargeback', 'import'] as const;

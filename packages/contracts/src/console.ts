@@ -209,6 +209,19 @@ export const CaseNoteView = Type.Object({
 });
 export type CaseNoteView = Static<typeof CaseNoteView>;
 
+/** An API key as `GET /v1/api-keys` lists it: never its secret, which only its creation answers. */
+export const ApiKeyView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  prefix: Type.String({ description: 'The start of the secret, to tell keys apart' }),
+  scopes: Type.Array(Type.String()),
+  created_at: Type.String(),
+  created_by: Type.String(),
+  revoked_at: nullable(Type.String()),
+  last_used_at: nullable(Type.String()),
+});
+export type ApiKeyView = Static<typeof ApiKeyView>;
+
 export const WebhookEndpointView = Type.Object({
   id: Type.String(),
   url: Type.String(),

@@ -1,20 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-
-/** The kinds of list Warden keeps (the engine's LIST_KINDS is this list). */
-export const LIST_KIND_NAMES = [
-  'email',
-  'email_domain',
-  'ip',
-  'card_fingerprint',
-  'bin',
-  'device',
-  'user',
-  'phone',
-  'account_number',
-  'country',
-  'string',
-] as const;
-export const LIST_ENTRY_SOURCES = ['manual', 'review', 'chargeback', 'import'] as const;
+import { LIST_ENTRY_SOURCES, LIST_KIND_NAMES } from './console-values.js';
 
 const closed = { additionalProperties: false } as const;
 const lit = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));

@@ -3,7 +3,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgliteBackend, startTestApp, type TestApp } from './harness.js';
 import { artifactPath, launchChromium } from './support/browser.js';
-import { codeFor, createStaff } from './support/staff.js';
+import { consolePage, firstSignIn } from './support/console-browser.js';
+import { createStaff } from './support/staff.js';
 
 /**
  * Guarantees, in Debian's Chromium against a running Warden (no mocked API, no software
@@ -33,14 +34,10 @@ describe('passkeys in the console, in Chromium', () => {
 
   it('adds a passkey on the Account page and signs in with it instead of the code', async () => {
     const staff = await createStaff(t, 'analyst');
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
-        errors.push(message.text());
+    const { context, page, errors } = await consolePage(browser, {
+      width: 1280,
+      height: 800,
+      timeoutMs: 15_000,
     });
     // A platform authenticator that verifies its user (as a fingerprint reader would), for this tab.
     const cdp = await context.newCDPSession(page);
@@ -56,16 +53,10 @@ describe('passkeys in the console, in Chromium', () => {
     });
 
     // The first sign-in: password, then enrolling the authenticator app with its first code.
-    await page.goto(`${base}/`);
-    await page.getByLabel('Email').fill(staff.email);
-    await page.locator('input[type=password]').fill(staff.password);
-    await page.getByRole('button', { name: 'Continue' }).click();
-    const secret = (await page.getByTestId('totp-secret').textContent()) ?? '';
-    expect(secret).toMatch(/^[A-Z2-7]+$/);
-    // No passkey yet, so none is offered.
-    expect(await page.getByRole('button', { name: 'Use a passkey' }).count()).toBe(0);
-    await page.getByLabel('Code from your authenticator app').fill(await codeFor(secret));
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await firstSignIn(page, base, staff, async () => {
+      // No passkey yet, so none is offered.
+      expect(await page.getByRole('button', { name: 'Use a passkey' }).count()).toBe(0);
+    });
     await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe('A analyst');
 
     await page.getByRole('link', { name: 'Account' }).click();

@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paymentAttempted, pgliteBackend, startTestApp, type TestApp } from './harness.js';
 import { artifactPath, launchChromium } from './support/browser.js';
-import { codeFor, createStaff } from './support/staff.js';
+import { signedIn as signInAs } from './support/console-browser.js';
 
 interface Version {
   version: number;
@@ -71,29 +71,7 @@ describe('the rules and lists pages in Chromium', () => {
     await t?.close();
   });
 
-  /** A fresh browser signed in as a new staff member with `role`, enrolling the app on the way. */
-  async function signedIn(role: string): Promise<{ page: Page; errors: string[] }> {
-    const staff = await createStaff(t, role);
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    // Anything the CSP blocks ("Refused to …"), or any script error, shows up here.
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
-        errors.push(message.text());
-    });
-    await page.goto(`${base}/`);
-    await page.getByLabel('Email').fill(staff.email);
-    await page.locator('input[type=password]').fill(staff.password);
-    await page.getByRole('button', { name: 'Continue' }).click();
-    const secret = (await page.getByTestId('totp-secret').textContent()) ?? '';
-    await page.getByLabel('Code from your authenticator app').fill(await codeFor(secret));
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe(`A ${role}`);
-    return { page, errors };
-  }
+  const signedIn = (role: string) => signInAs(t, browser, base, role);
 
   const versions = async () => ((await t.get('/v1/rulesets')).json() as { data: Version[] }).data;
 

@@ -1,11 +1,11 @@
 /// <reference lib="dom" />
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paymentAttempted, pgliteBackend, startTestApp, type TestApp } from './harness.js';
 import { artifactPath, launchChromium } from './support/browser.js';
-import { codeFor, createStaff } from './support/staff.js';
+import { signedIn as signInAs } from './support/console-browser.js';
 
 /**
  * Guarantees, in Debian's Chromium against a running Warden (no mocked API): the console is served
@@ -85,32 +85,10 @@ describe('the console in Chromium', () => {
     return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
   }
 
-  /** A fresh browser signed in as a new staff member with `role`, enrolling the app on the way. */
-  async function signedIn(role: string): Promise<{ page: Page; errors: string[] }> {
-    const staff = await createStaff(t, role);
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    // Anything the CSP blocks ("Refused to …"), or any script error, shows up here; the API's
-    // answers (401 while signed out, 404 for routes this Warden lacks) are the console's to show.
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
-        errors.push(message.text());
+  const signedIn = (role: string) =>
+    signInAs(t, browser, base, role, async (page) => {
+      if (role === 'analyst') await page.screenshot({ path: artifactPath('console-enrollment.png') });
     });
-    await page.goto(`${base}/`);
-    await page.getByLabel('Email').fill(staff.email);
-    await page.locator('input[type=password]').fill(staff.password);
-    await page.getByRole('button', { name: 'Continue' }).click();
-    const secret = (await page.getByTestId('totp-secret').textContent()) ?? '';
-    expect(secret).toMatch(/^[A-Z2-7]+$/);
-    if (role === 'analyst') await page.screenshot({ path: artifactPath('console-enrollment.png') });
-    await page.getByLabel('Code from your authenticator app').fill(await codeFor(secret));
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe(`A ${role}`);
-    return { page, errors };
-  }
 
   it('serves the built page and its hashed assets, and nothing else', async () => {
     const index = await t.app.inject({ url: '/' });

@@ -109,6 +109,29 @@ describe.each(BACKENDS)('staff accounts on $name', (backend) => {
     expect(list.data.find((m) => m.id === member.id)?.role).toBe('risk_manager');
   });
 
+  it('keeps an admin from disabling themself, and anyone from removing the last active admin', async () => {
+    const admin = await createStaff(t, 'admin');
+    const session = await signIn(t, admin.email, admin.password);
+    const self = await asStaff(t, session, 'PATCH', `/v1/staff/${admin.id}`, { disabled: true });
+    expect([self.statusCode, self.json().error.code]).toEqual([409, 'conflict']);
+    // Every other admin disabled (by an API key): this one is the last.
+    const all = (await t.get('/v1/staff')).json() as {
+      data: { id: string; role: string; disabled_at: string | null }[];
+    };
+    for (const other of all.data.filter((m) => m.role === 'admin' && !m.disabled_at && m.id !== admin.id))
+      expect((await t.send('PATCH', `/v1/staff/${other.id}`, { disabled: true })).statusCode).toBe(200);
+    for (const change of [{ role: 'analyst' }, { disabled: true }]) {
+      const refused = await t.send('PATCH', `/v1/staff/${admin.id}`, change);
+      expect(refused.statusCode, JSON.stringify(change)).toBe(409);
+      expect(refused.json().error.field).toBe(change.role ? '/role' : '/disabled');
+    }
+    // Nothing changed: the session still works.
+    expect((await asStaff(t, session, 'GET', '/v1/staff/session')).statusCode).toBe(200);
+    const second = await createStaff(t, 'admin');
+    expect((await t.send('PATCH', `/v1/staff/${admin.id}`, { role: 'analyst' })).statusCode).toBe(200);
+    expect((await t.send('PATCH', `/v1/staff/${second.id}`, { disabled: true })).statusCode).toBe(409);
+  });
+
   it('keeps emails and names encrypted at rest', async () => {
     const member = await createStaff(t, 'viewer', 'Private.Person@example.com');
     const row = await t.services.db

@@ -164,6 +164,10 @@ describe.each(BACKENDS)('webhooks on $name', (backend) => {
       data: { case_id: caseId, actions: ['contact_user'] },
     });
     expect((await t.send('DELETE', `/v1/webhooks/${endpointId}`)).statusCode).toBe(204);
+    // A delivery to a disabled endpoint is not sent again: nothing would be.
+    const done = (await deliveries()).data.find((d) => d.status !== 'pending');
+    const again = await t.post(`/v1/webhook-deliveries/${done?.id}/retry`, {});
+    expect([again.statusCode, again.json().error.code]).toEqual([409, 'conflict']);
     const count = receiver.received.length;
     await t.post(`/v1/cases/${caseId}/decision`, { outcome: 'accept' });
     await t.services.webhooks.refresh();

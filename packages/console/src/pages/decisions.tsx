@@ -1,6 +1,4 @@
 import {
-  Badge,
-  Button,
   Card,
   Chip,
   Grid,
@@ -14,7 +12,7 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { useNavigate, useParams, useSearch } from '@tanstack/react-router';
 import { useState } from 'react';
 import {
@@ -24,7 +22,17 @@ import {
   type DecisionFilters,
   type DecisionSummary,
 } from '../api.js';
-import { ActionBadge, ErrorNote, Heading, RouterAnchor, when } from '../components.js';
+import {
+  ActionBadge,
+  ErrorNote,
+  Heading,
+  LoadMore,
+  RouterAnchor,
+  RuleBadges,
+  useCursorPages,
+  useRuleNames,
+  when,
+} from '../components.js';
 import { DecisionCard, FeaturesCard } from './decision-cards.js';
 import { UserCard } from './user-card.js';
 
@@ -68,16 +76,10 @@ export function DecisionsPage() {
   const set = (change: Partial<DecisionSearch>) =>
     navigate({ search: (previous: DecisionSearch) => ({ ...previous, ...change }), replace: true });
   const [userId, setUserId] = useState(search.user_id ?? '');
-  const decisions = useInfiniteQuery({
-    queryKey: ['decisions', search],
-    queryFn: ({ pageParam }) => api.decisions(search, pageParam),
-    initialPageParam: null as string | null,
-    getNextPageParam: (page) => page.next_cursor,
-  });
-  const rows = decisions.data?.pages.flatMap((page) => page.data) ?? [];
-  // Rule names where the role may read rules; the ids otherwise.
-  const rules = useQuery({ queryKey: ['rules'], queryFn: api.rules, retry: false });
-  const ruleNames = new Map(rules.data?.data.map((rule) => [rule.id, rule.name]));
+  const { query: decisions, rows } = useCursorPages(['decisions', search], (cursor) =>
+    api.decisions(search, cursor),
+  );
+  const ruleNames = useRuleNames();
 
   return (
     <Stack>
@@ -132,7 +134,7 @@ export function DecisionsPage() {
           clearable
           searchable
           w={240}
-          data={(rules.data?.data ?? []).map((rule) => ({ value: rule.id, label: rule.name }))}
+          data={[...ruleNames].map(([id, name]) => ({ value: id, label: name }))}
           value={search.rule ?? null}
           onChange={(v) => set({ rule: v ?? undefined })}
         />
@@ -186,16 +188,7 @@ export function DecisionsPage() {
       </Table>
       {decisions.isLoading && <Loader size="sm" />}
       {decisions.isSuccess && rows.length === 0 && <Text c="dimmed">No decisions match.</Text>}
-      {decisions.hasNextPage && (
-        <Button
-          variant="light"
-          w="fit-content"
-          loading={decisions.isFetchingNextPage}
-          onClick={() => decisions.fetchNextPage()}
-        >
-          Load more
-        </Button>
-      )}
+      <LoadMore query={decisions} />
     </Stack>
   );
 }
@@ -224,11 +217,7 @@ function DecisionRow({ row, ruleNames }: { row: DecisionSummary; ruleNames: Map<
         )}
       </Table.Td>
       <Table.Td>
-        {row.matched_rules.map((rule) => (
-          <Badge key={rule} variant="outline" size="sm" mr={4} tt="none">
-            {ruleNames.get(rule) ?? rule}
-          </Badge>
-        ))}
+        <RuleBadges ids={row.matched_rules} names={ruleNames} />
       </Table.Td>
       <Table.Td>
         {row.case_id ? (

@@ -13,10 +13,10 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { ApiError, api, hasScope, LIST_KINDS, type List, type ListInput } from '../api.js';
-import { ErrorNote, Heading, when } from '../components.js';
+import { ErrorNote, Heading, LoadMore, useCursorPages, when } from '../components.js';
 import { useSession } from '../session.js';
 
 /**
@@ -221,13 +221,9 @@ function Entries({
     onSuccess: (csv) => save(csv, `${name}.csv`),
   });
   const [deleting, setDeleting] = useState(false);
-  const entries = useInfiniteQuery({
-    queryKey: ['list-entries', name],
-    queryFn: ({ pageParam }) => api.listEntries(name, pageParam),
-    initialPageParam: null as string | null,
-    getNextPageParam: (page) => page.next_cursor,
-  });
-  const rows = entries.data?.pages.flatMap((page) => page.data) ?? [];
+  const { query: entries, rows } = useCursorPages(['list-entries', name], (cursor) =>
+    api.listEntries(name, cursor),
+  );
   return (
     <div>
       <Group justify="space-between" mb="sm">
@@ -286,11 +282,7 @@ function Entries({
         </Table.Tbody>
       </Table>
       {entries.isSuccess && rows.length === 0 && <Text c="dimmed">No entries.</Text>}
-      {entries.hasNextPage && (
-        <Button mt="sm" variant="light" onClick={() => entries.fetchNextPage()}>
-          Load more
-        </Button>
-      )}
+      <LoadMore query={entries} />
       <Modal
         opened={deleting}
         onClose={() => setDeleting(false)}

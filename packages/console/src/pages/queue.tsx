@@ -1,6 +1,5 @@
 import {
   Badge,
-  Button,
   Group,
   NumberInput,
   SegmentedControl,
@@ -10,10 +9,18 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, type Case, type CaseFilters, DECISION_EVENT_TYPES } from '../api.js';
-import { ErrorNote, money, RouterAnchor, when } from '../components.js';
+import {
+  ErrorNote,
+  LoadMore,
+  money,
+  RouterAnchor,
+  RuleBadges,
+  useCursorPages,
+  useRuleNames,
+  when,
+} from '../components.js';
 import { useSession } from '../session.js';
 
 /** The review queue: cases not closed, oldest first, filtered, a page at a time. */
@@ -31,16 +38,8 @@ export function QueuePage() {
     // The API wants a two-letter code; anything shorter is still being typed.
     country: /^[A-Z]{2}$/.test(country) ? country : undefined,
   };
-  const cases = useInfiniteQuery({
-    queryKey: ['cases', filters],
-    queryFn: ({ pageParam }) => api.cases(filters, pageParam),
-    initialPageParam: null as string | null,
-    getNextPageParam: (page) => page.next_cursor,
-  });
-  const rows = cases.data?.pages.flatMap((page) => page.data) ?? [];
-  // Rule names where the role may read rules; the ids otherwise.
-  const rules = useQuery({ queryKey: ['rules'], queryFn: api.rules, retry: false });
-  const ruleNames = new Map(rules.data?.data.map((rule) => [rule.id, rule.name]));
+  const { query: cases, rows } = useCursorPages(['cases', filters], (cursor) => api.cases(filters, cursor));
+  const ruleNames = useRuleNames();
 
   return (
     <>
@@ -129,16 +128,7 @@ export function QueuePage() {
           No cases match.
         </Text>
       )}
-      {cases.hasNextPage && (
-        <Button
-          mt="md"
-          variant="light"
-          loading={cases.isFetchingNextPage}
-          onClick={() => cases.fetchNextPage()}
-        >
-          Load more
-        </Button>
-      )}
+      <LoadMore query={cases} />
     </>
   );
 }
@@ -167,11 +157,7 @@ function QueueRow({ row, ruleNames }: { row: Case; ruleNames: Map<string, string
       <Table.Td>{money(row.amount_ref)}</Table.Td>
       <Table.Td>{row.country ?? '—'}</Table.Td>
       <Table.Td>
-        {row.matched_rules.map((rule) => (
-          <Badge key={rule} variant="outline" size="sm" mr={4} tt="none">
-            {ruleNames.get(rule) ?? rule}
-          </Badge>
-        ))}
+        <RuleBadges ids={row.matched_rules} names={ruleNames} />
       </Table.Td>
       <Table.Td>{mine ? 'me' : (row.assignee ?? '—')}</Table.Td>
       <Table.Td>{row.escalated ? <Badge color="grape">escalated</Badge> : ''}</Table.Td>

@@ -1,30 +1,73 @@
-import { Badge, Button, Code, Stack, Table, Text, Title } from '@mantine/core';
+import {
+  Badge,
+  Button,
+  Card,
+  Checkbox,
+  Code,
+  Group,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, hasScope, type WebhookDelivery } from '../api.js';
+import {
+  ApiError,
+  api,
+  hasScope,
+  WEBHOOK_KINDS,
+  type WebhookDelivery,
+  type WebhookEndpoint,
+  type WebhookKind,
+} from '../api.js';
 import { ErrorNote, Heading, when } from '../components.js';
+import { AdminOnly, Confirm, OneTimeSecret } from '../dialogs.js';
 import { useSession } from '../session.js';
 
 const STATUS_COLORS = { pending: 'yellow', delivered: 'green', failed: 'red' } as const;
 
-/** Webhook endpoints and each one's delivery log, with redelivery. */
+/**
+ * Webhook endpoints: adding one (its signing secret shown once), disabling one, and each one's
+ * delivery log, with redelivery.
+ */
 export function WebhooksPage() {
   const session = useSession();
   const allowed = hasScope(session, 'admin');
   const endpoints = useQuery({ queryKey: ['webhooks'], queryFn: api.webhooks, enabled: allowed });
   const [picked, setPicked] = useState<string | null>(null);
+  const [creating, setCreating] = useState(false);
+  const [created, setCreated] = useState<{ secret: string; endpoint: WebhookEndpoint } | null>(null);
+  const [disabling, setDisabling] = useState<WebhookEndpoint | null>(null);
   return (
     <Stack>
-      <Title order={3}>Webhooks</Title>
-      {!allowed && <Text>Webhooks are for admins.</Text>}
+      <Group justify="space-between">
+        <Title order={3}>Webhooks</Title>
+        <Button variant="light" disabled={!allowed || creating} onClick={() => setCreating(true)}>
+          New endpoint
+        </Button>
+      </Group>
+      {!allowed && <AdminOnly what="Webhooks" role={session.staff.role} />}
+      {creating && (
+        <CreateEndpoint
+          onCancel={() => setCreating(false)}
+          onCreated={(answer) => {
+            setCreating(false);
+            setCreated(answer);
+            setPicked(answer.endpoint.id);
+          }}
+        />
+      )}
       {endpoints.error && <ErrorNote error={endpoints.error} />}
-      <Table highlightOnHover>
+      <Table highlightOnHover data-testid="endpoints">
         <Table.Thead>
           <Table.Tr>
             <Table.Th>Endpoint</Table.Th>
             <Table.Th>Kinds</Table.Th>
             <Table.Th>Created</Table.Th>
             <Table.Th>State</Table.Th>
+            <Table.Th />
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
@@ -35,7 +78,7 @@ export function WebhooksPage() {
               bg={picked === endpoint.id ? 'indigo.0' : undefined}
               style={{ cursor: 'pointer' }}
             >
-              <Table.Td>
+              <Table.Td style={{ wordBreak: 'break-all' }}>
                 <Text fw={500}>{endpoint.url}</Text>
                 <Text size="xs" c="dimmed">
                   {endpoint.id} {endpoint.description ?? ''}
@@ -48,16 +91,160 @@ export function WebhooksPage() {
               <Table.Td>
                 {endpoint.disabled_at ? `disabled ${when(endpoint.disabled_at)}` : 'active'}
               </Table.Td>
+              <Table.Td>
+                {!endpoint.disabled_at && (
+                  <Button
+                    size="compact-sm"
+                    variant="subtle"
+                    color="red"
+                    aria-label={`Disable ${endpoint.url}`}
+                    onClick={(event) => {
+                      // Not a pick of the row: its deliveries stay as they are.
+                      event.stopPropagation();
+                      setDisabling(endpoint);
+                    }}
+                  >
+                    Disable
+                  </Button>
+                )}
+              </Table.Td>
             </Table.Tr>
           ))}
         </Table.Tbody>
       </Table>
-      {picked && <Deliveries endpointId={picked} />}
+      {endpoints.isSuccess && endpoints.data.data.length === 0 && <Text c="dimmed">No endpoints.</Text>}
+      {picked && (
+        <Deliveries
+          endpointId={picked}
+          disabled={Boolean(endpoints.data?.data.find((endpoint) => endpoint.id === picked)?.disabled_at)}
+        />
+      )}
+      {disabling && (
+        <DisableEndpoint key={disabling.id} endpoint={disabling} onClose={() => setDisabling(null)} />
+      )}
+      <OneTimeSecret
+        title={`The signing secret of ${created?.endpoint.url ?? ''}`}
+        secret={created?.secret ?? null}
+        onClose={() => setCreated(null)}
+      >
+        <Text size="sm">
+          Warden signs each delivery with it (the <Code>Warden-Signature</Code> header): give it to the
+          receiving service, so it can tell Warden's requests from anyone else's.
+        </Text>
+      </OneTimeSecret>
     </Stack>
   );
 }
 
-function Deliveries({ endpointId }: { endpointId: string }) {
+function CreateEndpoint({
+  onCancel,
+  onCreated,
+}: {
+  onCancel: () => void;
+  onCreated: (answer: { secret: string; endpoint: WebhookEndpoint }) => void;
+}) {
+  const queryClient = useQueryClient();
+  const [url, setUrl] = useState('');
+  const [kinds, setKinds] = useState<WebhookKind[]>([]);
+  const [description, setDescription] = useState('');
+  const create = useMutation({
+    mutationFn: () => api.createWebhook({ url: url.trim(), kinds, description: description.trim() }),
+    onSuccess: async (answer) => {
+      await queryClient.invalidateQueries({ queryKey: ['webhooks'] });
+      onCreated(answer);
+    },
+  });
+  const refusedField = create.error instanceof ApiError ? create.error.field : null;
+  return (
+    <Card withBorder>
+      <Heading>New endpoint</Heading>
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          create.mutate();
+        }}
+      >
+        <Stack gap="sm">
+          <Group align="start">
+            <TextInput
+              label="URL"
+              description="https (plain http only to localhost)"
+              placeholder="https://platform.example.com/warden-hooks"
+              required
+              w={520}
+              maxLength={2000}
+              value={url}
+              error={refusedField === '/url'}
+              onChange={(event) => setUrl(event.currentTarget.value)}
+            />
+            <TextInput
+              label="Description"
+              description="Optional"
+              style={{ flex: 1 }}
+              miw={200}
+              maxLength={200}
+              value={description}
+              onChange={(event) => setDescription(event.currentTarget.value)}
+            />
+          </Group>
+          <Checkbox.Group
+            label="Kinds"
+            description="What it is sent (docs/webhooks.md)"
+            value={kinds}
+            onChange={(picked) => setKinds(picked as WebhookKind[])}
+          >
+            <Group mt="xs">
+              {WEBHOOK_KINDS.map((kind) => (
+                <Checkbox key={kind} value={kind} label={kind} />
+              ))}
+            </Group>
+          </Checkbox.Group>
+          <Group>
+            <Button type="submit" disabled={!url.trim() || kinds.length === 0} loading={create.isPending}>
+              Add the endpoint
+            </Button>
+            <Button variant="default" onClick={onCancel}>
+              Cancel
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+      {create.error && <ErrorNote error={create.error} />}
+    </Card>
+  );
+}
+
+function DisableEndpoint({ endpoint, onClose }: { endpoint: WebhookEndpoint; onClose: () => void }) {
+  const queryClient = useQueryClient();
+  const disable = useMutation({
+    mutationFn: () => api.disableWebhook(endpoint.id),
+    onSuccess: async () => {
+      await Promise.all([
+        queryClient.invalidateQueries({ queryKey: ['webhooks'] }),
+        queryClient.invalidateQueries({ queryKey: ['deliveries', endpoint.id] }),
+      ]);
+      onClose();
+    },
+  });
+  return (
+    <Confirm
+      opened
+      title="Disable this endpoint?"
+      confirm="Disable the endpoint"
+      pending={disable.isPending}
+      error={disable.error}
+      onConfirm={() => disable.mutate()}
+      onCancel={onClose}
+    >
+      <Text size="sm" style={{ wordBreak: 'break-all' }}>
+        Nothing more is sent to {endpoint.url}, and the deliveries still waiting fail. It cannot be enabled
+        again: add a new endpoint instead (with a new secret).
+      </Text>
+    </Confirm>
+  );
+}
+
+function Deliveries({ endpointId, disabled }: { endpointId: string; disabled: boolean }) {
   const queryClient = useQueryClient();
   const deliveries = useInfiniteQuery({
     queryKey: ['deliveries', endpointId],
@@ -94,6 +281,7 @@ function Deliveries({ endpointId }: { endpointId: string }) {
               key={delivery.id}
               delivery={delivery}
               retrying={retry.isPending && retry.variables === delivery.id}
+              endpointDisabled={disabled}
               onRetry={() => retry.mutate(delivery.id)}
             />
           ))}
@@ -109,7 +297,12 @@ function Deliveries({ endpointId }: { endpointId: string }) {
   );
 }
 
-function DeliveryRow(props: { delivery: WebhookDelivery; retrying: boolean; onRetry: () => void }) {
+function DeliveryRow(props: {
+  delivery: WebhookDelivery;
+  retrying: boolean;
+  endpointDisabled: boolean;
+  onRetry: () => void;
+}) {
   const { delivery } = props;
   return (
     <Table.Tr>
@@ -125,11 +318,12 @@ function DeliveryRow(props: { delivery: WebhookDelivery; retrying: boolean; onRe
         <Code style={{ wordBreak: 'break-all' }}>{JSON.stringify(delivery.payload)}</Code>
       </Table.Td>
       <Table.Td>
-        {/* The API sends again only what has finished: delivered or failed. */}
+        {/* The API sends again only what has finished: delivered or failed; a disabled endpoint's fails. */}
         <Button
           size="compact-sm"
           variant="light"
-          disabled={delivery.status === 'pending'}
+          disabled={delivery.status === 'pending' || props.endpointDisabled}
+          title={props.endpointDisabled ? 'The endpoint is disabled: nothing more is sent to it' : undefined}
           loading={props.retrying}
           onClick={props.onRetry}
         >

@@ -62,3 +62,15 @@ export async function deleteStaffSessions(tx: Executor, staffId: string): Promis
 export async function deleteExpiredStaffSessions(db: Executor, before: Date): Promise<void> {
   await db.deleteFrom('staff_sessions').where('expires_at', '<', before).execute();
 }
+
+/** Active admin accounts other than `exceptId`: whether someone could still administer Warden. */
+export async function otherActiveAdmins(db: Executor, exceptId: string): Promise<number> {
+  const row = await db
+    .selectFrom('staff')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('role', '=', 'admin')
+    .where('disabled_at', 'is', null)
+    .where('id', '<>', exceptId)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { API_KEY_SCOPES } from '@warden/contracts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { WardenError } from '../errors.js';
@@ -14,26 +15,8 @@ import {
 } from '../repositories/api-keys.js';
 import type { AuditLog } from './audit.js';
 
-export const SCOPES = [
-  'events:write',
-  'events:read',
-  'decisions:read',
-  'users:read',
-  'metrics:read',
-  'rules:read',
-  'rules:write',
-  'lists:read',
-  'lists:write',
-  'limits:check',
-  'limits:read',
-  'limits:write',
-  'models:read',
-  'models:write',
-  'device:collect',
-  'cases:read',
-  'cases:write',
-  'admin',
-] as const;
+/** The closed set, kept with the console's values so its page offers the same (contracts). */
+export const SCOPES = API_KEY_SCOPES;
 export type Scope = (typeof SCOPES)[number];
 
 /** Who is calling: an API key, or a staff member signed in to the console. */

@@ -27,6 +27,7 @@ import {
   insertStaff,
   insertStaffSession,
   listStaff,
+  otherActiveAdmins,
   type StaffRow,
   touchStaffSession,
   updateStaff,
@@ -240,7 +241,21 @@ export class Staff {
         'validation_failed',
         'Say what to change: role, disabled, reset_password or reset_totp',
       );
+    const losesAdmin =
+      row.role === 'admin' && !row.disabled_at && (changes.disabled === true || (role && role !== 'admin'));
+    if (changes.disabled === true && actor === `staff:${id}`)
+      throw new WardenError(
+        'conflict',
+        'You cannot disable the account you are signed in with: ask another admin',
+      );
     await this.db.transaction().execute(async (tx) => {
+      // Someone must be left to administer Warden (else only `warden staff create` could help).
+      if (losesAdmin && (await otherActiveAdmins(tx, id)) === 0)
+        throw new WardenError(
+          'conflict',
+          'This is the last active admin: make another account admin first',
+          changes.disabled === true ? '/disabled' : '/role',
+        );
       await updateStaff(tx, id, next);
       await deleteStaffSessions(tx, id);
       // Resetting the second factor is for a lost or stolen device: its passkeys go with the app.

@@ -158,19 +158,7 @@ export class Webhooks extends Polled {
     });
     await insertDeliveries(
       tx,
-      endpoints.map((e) => ({
-        id: this.ids.next('whd'),
-        endpoint_id: e.id,
-        kind,
-        payload,
-        status: 'pending',
-        attempts: 0,
-        next_attempt_at: now,
-        last_status: null,
-        last_error: null,
-        created_at: now,
-        delivered_at: null,
-      })),
+      endpoints.map((e) => pendingDelivery(this.ids.next('whd'), e.id, kind, payload, now)),
     );
   }
 
@@ -200,6 +188,9 @@ export class Webhooks extends Polled {
     const row = await findDelivery(this.db, id);
     if (!row) throw new WardenError('not_found', `No webhook delivery ${id}`);
     if (row.status === 'pending') throw new WardenError('conflict', `Delivery ${id} is still being tried`);
+    const endpoint = await findWebhookEndpoint(this.db, row.endpoint_id);
+    if (!endpoint || endpoint.disabled_at)
+      throw new WardenError('conflict', `The endpoint of delivery ${id} is disabled: nothing would be sent`);
     const updated = await this.db.transaction().execute(async (tx) => {
       const changed = await updateDelivery(tx, id, {
         status: 'pending',
@@ -241,30 +232,26 @@ export class Webhooks extends Polled {
         const now = this.clock.now();
         await insertDeliveriesOnce(
           this.db,
-          rows.map((row) => ({
-            id: decisionDeliveryId(row.id, endpoint.id),
-            endpoint_id: endpoint.id,
-            kind: 'decision.flagged',
-            // The event's id is the decision's, at every endpoint: receivers dedupe on it.
-            payload: JSON.stringify({
-              id: `whe_${row.id.slice('dec_'.length)}`,
-              type: 'decision.flagged',
-              created_at: now.toISOString(),
-              data: {
-                ...decisionView(row),
-                event_type: row.event_type,
-                user_id: row.user_id,
-                matched_rules: row.matched_rules,
-              },
-            }),
-            status: 'pending',
-            attempts: 0,
-            next_attempt_at: now,
-            last_status: null,
-            last_error: null,
-            created_at: now,
-            delivered_at: null,
-          })),
+          rows.map((row) =>
+            pendingDelivery(
+              decisionDeliveryId(row.id, endpoint.id),
+              endpoint.id,
+              'decision.flagged',
+              // The event's id is the decision's, at every endpoint: receivers dedupe on it.
+              JSON.stringify({
+                id: `whe_${row.id.slice('dec_'.length)}`,
+                type: 'decision.flagged',
+                created_at: now.toISOString(),
+                data: {
+                  ...decisionView(row),
+                  event_type: row.event_type,
+                  user_id: row.user_id,
+                  matched_rules: row.matched_rules,
+                },
+              }),
+              now,
+            ),
+          ),
         );
         const last = rows.at(-1);
         if (rows.length < ANNOUNCE_PAGE || !last) break;
@@ -329,6 +316,23 @@ export class Webhooks extends Polled {
       ...(delivered ? { delivered_at: this.clock.now() } : {}),
     });
   }
+}
+
+/** A delivery to send now, first attempt. */
+function pendingDelivery(id: string, endpointId: string, kind: string, payload: string, now: Date) {
+  return {
+    id,
+    endpoint_id: endpointId,
+    kind,
+    payload,
+    status: 'pending',
+    attempts: 0,
+    next_attempt_at: now,
+    last_status: null,
+    last_error: null,
+    created_at: now,
+    delivered_at: null,
+  };
 }
 
 function endpointView(row: WebhookEndpointRow): WebhookEndpointView {

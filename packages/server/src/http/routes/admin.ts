@@ -1,20 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { ErrorBody } from '@warden/contracts';
+import { ApiKeyView, ErrorBody } from '@warden/contracts';
 import type { Services } from '../../services.js';
 import { SCOPES } from '../../use-cases/api-keys.js';
 import { actorOf } from '../auth.js';
 
-const ApiKeyView = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  prefix: Type.String(),
-  scopes: Type.Array(Type.String()),
-  created_at: Type.String(),
-  created_by: Type.String(),
-  revoked_at: Type.Union([Type.String(), Type.Null()]),
-  last_used_at: Type.Union([Type.String(), Type.Null()]),
-});
 const errors = { 401: ErrorBody, 403: ErrorBody };
 
 export const adminRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {

@@ -336,7 +336,9 @@ export const staffRoutes: FastifyPluginAsyncTypebox<{ services: Services; secure
       schema: {
         tags: ['staff'],
         summary: "Change a staff account's role, disable it, or reset its password or second factor",
-        description: 'Any change ends the account’s sessions. A new password is shown in this answer only.',
+        description:
+          'Any change ends the account’s sessions. A new password is shown in this answer only. ' +
+          'Refused with 409 when it would disable the caller’s own account, or leave no active admin.',
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
         body: Type.Object(
           {
@@ -351,6 +353,7 @@ export const staffRoutes: FastifyPluginAsyncTypebox<{ services: Services; secure
           200: Type.Object({ staff: StaffView, password: Type.Optional(Type.String()) }),
           ...errors,
           404: ErrorBody,
+          409: ErrorBody,
           422: ErrorBody,
         },
         security: [{ bearer: [] }],

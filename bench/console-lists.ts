@@ -6,8 +6,9 @@
  *
  * Rows are written straight into PGlite with generate_series (the ingest path is measured by
  * bench:api and bench:ingest; here only the reads matter), spread over the last 30 days, with
- * scores, countries, rules and amounts drawn so that the filters select a few percent. Every
- * event row carries the same encrypted payload, so the events page decrypts real ciphertext.
+ * scores, countries, rules and amounts drawn so that the filters select a few percent (and one
+ * rule matched in one decision in a thousand, another in none). Every event row carries the same
+ * encrypted payload, so the events page decrypts real ciphertext.
  *
  *   npm run bench:console                         # about 3 minutes on 2 cores
  *   BENCH_DECISIONS=200000 BENCH_CASES=20000 npm run bench:console
@@ -75,7 +76,8 @@ try {
         ruleset_version, occurred_at, created_at)
       select 'dec_b' || i, 'evt_b' || i, 'payment.attempted', 'user_' || (i % 50000),
         (array['allow','allow','allow','allow','allow','allow','allow','challenge','review','block'])[(1 + i % 10)::int],
-        (i * 37) % 101, 'normal', '[]'::jsonb, array['rule_' || (i % 40)], '{}', 1,
+        (i * 37) % 101, 'normal', '[]'::jsonb,
+        case when i % 1000 = 0 then array['rule_' || (i % 40), 'rule_rare'] else array['rule_' || (i % 40)] end, '{}', 1,
         ${from}::timestamptz + (i * ${(30 * DAY_MS) / n}) * interval '1 millisecond',
         ${from}::timestamptz + (i * ${(30 * DAY_MS) / n}) * interval '1 millisecond'
       from generate_series(${first}::bigint, ${last}::bigint) as i
@@ -133,7 +135,8 @@ try {
     ['decisions, blocked (1 in 10)', '/v1/decisions?limit=50&action=block'],
     ['decisions, review with score ≥ 95', '/v1/decisions?limit=50&action=review&min_score=95'],
     ['decisions, one rule (1 in 40)', '/v1/decisions?limit=50&rule=rule_7'],
-    ['decisions, a rule that never matched (all read)', '/v1/decisions?limit=50&rule=rule_never'],
+    ['decisions, a rule matched 1 in 1,000', '/v1/decisions?limit=50&rule=rule_rare'],
+    ['decisions, a rule that never matched', '/v1/decisions?limit=50&rule=rule_never'],
     ['decisions of one user', '/v1/decisions?limit=50&user_id=user_4242'],
     [
       'decisions, the last day',

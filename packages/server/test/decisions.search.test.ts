@@ -104,6 +104,29 @@ describe.each(BACKENDS)('the decisions search on $name', (backend) => {
     expect((await search('?min_score=0')).data).toEqual([]);
   });
 
+  it('finds the same page for a rule through the index of rules as by walking back in time', async () => {
+    const { searchDecisions } = await import('../src/repositories/decisions.js');
+    const ids = async (rareRule: number, before?: { createdAt: Date; id: string }) =>
+      (
+        await searchDecisions(t.services.db, {
+          rule: ruleId,
+          limit: 2,
+          rareRule,
+          ...(before ? { before } : {}),
+        })
+      ).map((d) => d.id);
+    // 3 matches: under 1,000 they come from the index of rules; under 1 they never do.
+    const viaIndex = await ids(1000);
+    expect(viaIndex).toHaveLength(2);
+    expect(await ids(1)).toEqual(viaIndex);
+    const all = (await search(`?rule=${ruleId}`)).data;
+    const second = all[1];
+    if (!second) throw new Error('too few matches');
+    const before = { createdAt: new Date(second.created_at), id: second.decision_id };
+    expect(await ids(1000, before)).toEqual(await ids(1, before));
+    expect(await ids(1000, before)).toEqual(all.slice(2).map((d) => d.decision_id));
+  });
+
   it('walks the cursor over every decision once, in order', async () => {
     const all = await search('?limit=200');
     const walked: string[] = [];

@@ -93,7 +93,7 @@ export async function decisionsMatching(
   return db
     .selectFrom('decisions')
     .select(['event_id', 'user_id', 'occurred_at'])
-    .where(sql<boolean>`matched_rules @> array[${ruleId}]::text[]`)
+    .where(sql<boolean>`matched_rules @> array[${ruleId}]::text[] and matched_rules <> '{}'`)
     .where('occurred_at', '>=', from)
     .where('occurred_at', '<', to)
     .execute();
@@ -110,16 +110,36 @@ export interface DecisionSearch {
   to?: Date;
   before?: { createdAt: Date; id: string };
   limit: number;
+  /** Below how many matches a rule is searched through the index of rules (RARE_RULE). */
+  rareRule?: number;
 }
 
-export type DecisionSearchRow = DecisionRow & { case_id: string | null };
+/** What a decision's answer shows (decisionView and the search), not its sealed snapshot. */
+export const DECISION_VIEW_COLUMNS = [
+  'id',
+  'event_id',
+  'event_type',
+  'user_id',
+  'action',
+  'challenge',
+  'score',
+  'risk_level',
+  'reasons',
+  'tags',
+  'matched_rules',
+  'ruleset_version',
+  'model_version',
+  'created_at',
+] as const;
+export type DecisionViewRow = Pick<DecisionRow, (typeof DECISION_VIEW_COLUMNS)[number]>;
+export type DecisionSearchRow = DecisionViewRow & { case_id: string | null };
 
 /** Decisions with the review case each opened, if any. */
 const withCase = (db: Executor) =>
   db
     .selectFrom('decisions as d')
     .leftJoin('cases as c', 'c.decision_id', 'd.id')
-    .selectAll('d')
+    .select(DECISION_VIEW_COLUMNS.map((c) => `d.${c}` as const))
     .select('c.id as case_id');
 
 export async function findDecisionWithCase(db: Executor, id: string): Promise<DecisionSearchRow | undefined> {
@@ -127,16 +147,24 @@ export async function findDecisionWithCase(db: Executor, id: string): Promise<De
 }
 
 /**
- * A page of decisions, newest first: the (created_at, id) keyset walked backwards, so a deep page
- * costs what the first does. A user's decisions are found through the user's events (decisions
- * carry no user index) and sorted after.
+ * A page of decisions, newest first: the ids first, then their rows. The ids come from the
+ * (created_at, id) keyset walked backwards, so a deep page costs what the first does; a user's
+ * decisions are found through the user's events (decisions carry no user index). A rule that
+ * matched rarely is the exception: walking back in time to find a page of it would read every
+ * decision, so when the index of rules matched holds fewer than RARE_RULE of its decisions
+ * (asked with a limit, so a common rule costs a bounded read), they come from there and are
+ * sorted here.
  */
 export async function searchDecisions(db: Executor, f: DecisionSearch): Promise<DecisionSearchRow[]> {
-  let query = withCase(db);
+  let query = db.selectFrom('decisions as d').select(['d.id', 'd.created_at']);
   if (f.actions?.length) query = query.where('d.action', 'in', [...f.actions]);
   if (f.minScore !== undefined) query = query.where('d.score', '>=', f.minScore);
   if (f.maxScore !== undefined) query = query.where('d.score', '<=', f.maxScore);
-  if (f.rule !== undefined) query = query.where(sql<boolean>`d.matched_rules @> array[${f.rule}]::text[]`);
+  // The empty-array test is implied, but said so the partial index of rules matched can serve it.
+  if (f.rule !== undefined)
+    query = query.where(
+      sql<boolean>`d.matched_rules @> array[${f.rule}]::text[] and d.matched_rules <> '{}'`,
+    );
   if (f.eventType !== undefined) query = query.where('d.event_type', '=', f.eventType);
   if (f.userId !== undefined) {
     const userId = f.userId;
@@ -154,5 +182,28 @@ export async function searchDecisions(db: Executor, f: DecisionSearch): Promise<
   const before = f.before;
   // A row comparison, which the planner turns into one index range.
   if (before) query = query.where(sql<boolean>`(d.created_at, d.id) < (${before.createdAt}, ${before.id})`);
-  return query.orderBy('d.created_at', 'desc').orderBy('d.id', 'desc').limit(f.limit).execute();
+  let ids: string[] | null = null;
+  if (f.rule !== undefined) {
+    // No order asked: the planner reads the index of rules, not the time index.
+    const rare = f.rareRule ?? RARE_RULE;
+    const hits = await query.limit(rare).execute();
+    if (hits.length < rare)
+      ids = hits
+        .map((h) => ({ id: h.id, at: new Date(h.created_at).getTime() }))
+        .sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+        .slice(0, f.limit)
+        .map((h) => h.id);
+  }
+  ids ??= (await query.orderBy('d.created_at', 'desc').orderBy('d.id', 'desc').limit(f.limit).execute()).map(
+    (h) => h.id,
+  );
+  if (!ids.length) return [];
+  return withCase(db)
+    .where('d.id', 'in', ids)
+    .orderBy('d.created_at', 'desc')
+    .orderBy('d.id', 'desc')
+    .execute();
 }
+
+/** A rule matched in fewer decisions than this is searched through the index of rules. */
+const RARE_RULE = 2000;

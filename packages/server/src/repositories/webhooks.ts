@@ -1,6 +1,7 @@
 import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
 import type { Executor } from '../db/executor.js';
-import type { DecisionsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from '../db/schema.js';
+import type { WebhookDeliveriesTable, WebhookEndpointsTable } from '../db/schema.js';
+import { DECISION_VIEW_COLUMNS, type DecisionViewRow } from './decisions.js';
 
 export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
@@ -129,11 +130,11 @@ export async function flaggedDecisionsNotSent(
   endpointId: string,
   since: Date,
   limit: number,
-): Promise<Selectable<DecisionsTable>[]> {
+): Promise<DecisionViewRow[]> {
   const suffix = endpointId.slice('whk_'.length);
   return db
     .selectFrom('decisions as d')
-    .selectAll('d')
+    .select(DECISION_VIEW_COLUMNS.map((c) => `d.${c}` as const))
     .where(sql<boolean>`d.action <> 'allow'`)
     .where('d.created_at', '>=', since)
     .where(

@@ -16,7 +16,7 @@ import type { Keyring } from '../crypto/keyring.js';
 import { WardenError } from '../errors.js';
 import { GroupCommitter } from '../group-commit.js';
 import type { Clock, IdGenerator } from '../ids.js';
-import type { DecisionRow, NewDecisionRow } from '../repositories/decisions.js';
+import type { DecisionViewRow, NewDecisionRow } from '../repositories/decisions.js';
 import type { EventWriter } from '../repositories/event-writer.js';
 import type { NewEventRow } from '../repositories/events.js';
 import { sealSnapshot } from '../snapshot-codec.js';
@@ -48,7 +48,7 @@ export interface IngestObserver {
   decided(outcome: DecisionOutcome): void;
 }
 
-export function decisionView(row: DecisionRow): Decision {
+export function decisionView(row: DecisionViewRow): Decision {
   return {
     decision_id: row.id,
     event_id: row.event_id,

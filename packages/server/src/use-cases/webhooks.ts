@@ -44,8 +44,14 @@ export interface WebhookSettings {
 
 const MAX_WAIT_MS = 12 * 3_600_000;
 const BATCH = 50;
-/** Decisions are looked for again this far back, for writes that commit late (as cases do). */
+/** At start, decisions are looked for this far back: those of a node that stopped just before. */
 const LOOKBACK_MS = 5 * 60_000;
+/**
+ * Then each pass looks again this far before the previous one began, for writes that commit late
+ * (a decision's time is set before its group is written), reading a minute of flagged decisions
+ * rather than five.
+ */
+const LATE_COMMIT_MS = 60_000;
 const ANNOUNCE_PAGE = 500;
 export const SIGNATURE_HEADER = 'warden-signature';
 
@@ -258,7 +264,7 @@ export class Webhooks extends Polled {
         since = new Date(last.created_at);
       }
     }
-    this.announcedSince = new Date(startedAt - LOOKBACK_MS);
+    this.announcedSince = new Date(startedAt - LATE_COMMIT_MS);
   }
 
   private async attempt(

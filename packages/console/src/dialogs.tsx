@@ -1,7 +1,8 @@
-import { Alert, Button, Code, Group, Modal, Stack, Text } from '@mantine/core';
+import { Alert, Button, Card, Code, Group, Modal, Stack, Text } from '@mantine/core';
 import { useClipboard } from '@mantine/hooks';
 import type { ReactNode } from 'react';
-import { ErrorNote } from './components.js';
+import { ApiError } from './api.js';
+import { ErrorNote, Heading } from './components.js';
 
 /**
  * A password or secret Warden shows in one answer only: in a modal that says so, with a copy
@@ -116,3 +117,53 @@ export function AdminOnly({ what, role }: { what: string; role: string }) {
     </Text>
   );
 }
+
+/**
+ * A card that makes something new: its fields, then the button that sends them and one that
+ * cancels, then Warden's refusal as it came.
+ */
+export function CreateForm({
+  title,
+  submit,
+  ready,
+  mutation,
+  onCancel,
+  children,
+}: {
+  title: string;
+  /** The button's label: what happens. */
+  submit: string;
+  /** Whether the fields are filled in enough to send. */
+  ready: boolean;
+  mutation: { mutate: () => void; isPending: boolean; error: unknown };
+  onCancel: () => void;
+  children: ReactNode;
+}) {
+  return (
+    <Card withBorder>
+      <Heading>{title}</Heading>
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          mutation.mutate();
+        }}
+      >
+        <Stack gap="sm">
+          {children}
+          <Group>
+            <Button type="submit" disabled={!ready} loading={mutation.isPending}>
+              {submit}
+            </Button>
+            <Button variant="default" onClick={onCancel}>
+              Cancel
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+      {mutation.error ? <ErrorNote error={mutation.error} /> : null}
+    </Card>
+  );
+}
+
+/** The field Warden's refusal points at (`/name`), to mark it. */
+export const refusedFieldOf = (error: unknown) => (error instanceof ApiError ? error.field : null);

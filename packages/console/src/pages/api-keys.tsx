@@ -1,7 +1,6 @@
 import {
   Badge,
   Button,
-  Card,
   Checkbox,
   Code,
   Group,
@@ -14,9 +13,9 @@ import {
 } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { API_KEY_SCOPES, ApiError, type ApiKey, api, hasScope, type Scope } from '../api.js';
-import { ErrorNote, Heading, when } from '../components.js';
-import { AdminOnly, Confirm, OneTimeSecret } from '../dialogs.js';
+import { API_KEY_SCOPES, type ApiKey, api, hasScope, type Scope } from '../api.js';
+import { ErrorNote, when } from '../components.js';
+import { AdminOnly, Confirm, CreateForm, OneTimeSecret, refusedFieldOf } from '../dialogs.js';
 import { useSession } from '../session.js';
 
 /**
@@ -153,51 +152,38 @@ function CreateKey({
       onCreated(answer);
     },
   });
-  const refusedField = create.error instanceof ApiError ? create.error.field : null;
+  const refusedField = refusedFieldOf(create.error);
   return (
-    <Card withBorder>
-      <Heading>New API key</Heading>
-      <form
-        onSubmit={(event) => {
-          event.preventDefault();
-          create.mutate();
-        }}
+    <CreateForm
+      title="New API key"
+      submit="Create the key"
+      ready={name.trim() !== '' && scopes.length > 0}
+      mutation={create}
+      onCancel={onCancel}
+    >
+      <TextInput
+        label="Name"
+        description="What uses it: “checkout service”, “chargeback import”"
+        required
+        w={400}
+        maxLength={100}
+        value={name}
+        error={refusedField === '/name'}
+        onChange={(event) => setName(event.currentTarget.value)}
+      />
+      <Checkbox.Group
+        label="Scopes"
+        description="Only what it needs: a write scope includes its read scope; admin is everything, staff and keys included; device:collect alone makes a publishable key, for web pages"
+        value={scopes}
+        onChange={(picked) => setScopes(picked as Scope[])}
       >
-        <Stack gap="sm">
-          <TextInput
-            label="Name"
-            description="What uses it: “checkout service”, “chargeback import”"
-            required
-            w={400}
-            maxLength={100}
-            value={name}
-            error={refusedField === '/name'}
-            onChange={(event) => setName(event.currentTarget.value)}
-          />
-          <Checkbox.Group
-            label="Scopes"
-            description="Only what it needs: a write scope includes its read scope; admin is everything, staff and keys included; device:collect alone makes a publishable key, for web pages"
-            value={scopes}
-            onChange={(picked) => setScopes(picked as Scope[])}
-          >
-            <SimpleGrid cols={6} spacing="xs" mt="xs">
-              {API_KEY_SCOPES.map((scope) => (
-                <Checkbox key={scope} value={scope} label={scope} />
-              ))}
-            </SimpleGrid>
-          </Checkbox.Group>
-          <Group>
-            <Button type="submit" disabled={!name.trim() || scopes.length === 0} loading={create.isPending}>
-              Create the key
-            </Button>
-            <Button variant="default" onClick={onCancel}>
-              Cancel
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-      {create.error && <ErrorNote error={create.error} />}
-    </Card>
+        <SimpleGrid cols={6} spacing="xs" mt="xs">
+          {API_KEY_SCOPES.map((scope) => (
+            <Checkbox key={scope} value={scope} label={scope} />
+          ))}
+        </SimpleGrid>
+      </Checkbox.Group>
+    </CreateForm>
   );
 }
 

@@ -2,7 +2,6 @@ import {
   Alert,
   Badge,
   Button,
-  Card,
   FileInput,
   Group,
   Modal,
@@ -15,8 +14,9 @@ import {
 } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { ApiError, api, hasScope, LIST_KINDS, type List, type ListInput } from '../api.js';
-import { ErrorNote, Heading, LoadMore, useCursorPages, when } from '../components.js';
+import { api, hasScope, LIST_KINDS, type List, type ListInput } from '../api.js';
+import { ErrorNote, LoadMore, useCursorPages, when } from '../components.js';
+import { CreateForm, refusedFieldOf } from '../dialogs.js';
 import { useSession } from '../session.js';
 
 /**
@@ -113,69 +113,58 @@ function CreateList({ onCancel, onCreated }: { onCancel: () => void; onCreated: 
       onCreated(list.name);
     },
   });
-  const refusedField = create.error instanceof ApiError ? create.error.field : null;
+  const refusedField = refusedFieldOf(create.error);
   return (
-    <Card withBorder>
-      <Heading>New list</Heading>
-      <form
-        onSubmit={(event) => {
-          event.preventDefault();
-          create.mutate();
-        }}
-      >
-        <Group align="start">
-          <TextInput
-            label="Name"
-            description="Lower-case letters, digits and _; rules use it as lists.NAME"
-            required
-            w={300}
-            maxLength={63}
-            value={name}
-            error={refusedField === '/name'}
-            onChange={(event) => setName(event.currentTarget.value)}
-          />
-          <Select
-            label="Type"
-            description="What a rule on it does"
-            w={130}
-            data={[
-              { value: 'block', label: 'block' },
-              { value: 'allow', label: 'allow' },
-            ]}
-            value={type}
-            allowDeselect={false}
-            onChange={(picked) => picked && setType(picked as ListInput['type'])}
-          />
-          <Select
-            label="Kind"
-            description="The values it holds"
-            w={190}
-            data={[...LIST_KINDS]}
-            value={kind}
-            allowDeselect={false}
-            onChange={(picked) => picked && setKind(picked as ListInput['kind'])}
-          />
-          <TextInput
-            label="Description"
-            description="Optional"
-            style={{ flex: 1 }}
-            miw={200}
-            maxLength={1000}
-            value={description}
-            onChange={(event) => setDescription(event.currentTarget.value)}
-          />
-        </Group>
-        <Group mt="sm">
-          <Button type="submit" disabled={!name.trim()} loading={create.isPending}>
-            Create the list
-          </Button>
-          <Button variant="default" onClick={onCancel}>
-            Cancel
-          </Button>
-        </Group>
-      </form>
-      {create.error && <ErrorNote error={create.error} />}
-    </Card>
+    <CreateForm
+      title="New list"
+      submit="Create the list"
+      ready={name.trim() !== ''}
+      mutation={create}
+      onCancel={onCancel}
+    >
+      <Group align="start">
+        <TextInput
+          label="Name"
+          description="Lower-case letters, digits and _; rules use it as lists.NAME"
+          required
+          w={300}
+          maxLength={63}
+          value={name}
+          error={refusedField === '/name'}
+          onChange={(event) => setName(event.currentTarget.value)}
+        />
+        <Select
+          label="Type"
+          description="What a rule on it does"
+          w={130}
+          data={[
+            { value: 'block', label: 'block' },
+            { value: 'allow', label: 'allow' },
+          ]}
+          value={type}
+          allowDeselect={false}
+          onChange={(picked) => picked && setType(picked as ListInput['type'])}
+        />
+        <Select
+          label="Kind"
+          description="The values it holds"
+          w={190}
+          data={[...LIST_KINDS]}
+          value={kind}
+          allowDeselect={false}
+          onChange={(picked) => picked && setKind(picked as ListInput['kind'])}
+        />
+        <TextInput
+          label="Description"
+          description="Optional"
+          style={{ flex: 1 }}
+          miw={200}
+          maxLength={1000}
+          value={description}
+          onChange={(event) => setDescription(event.currentTarget.value)}
+        />
+      </Group>
+    </CreateForm>
   );
 }
 

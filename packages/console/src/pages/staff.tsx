@@ -1,21 +1,9 @@
-import {
-  Badge,
-  Button,
-  Card,
-  Group,
-  Menu,
-  Select,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-  Title,
-} from '@mantine/core';
+import { Badge, Button, Group, Menu, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
-import { ApiError, api, hasScope, type Role, STAFF_ROLES, type Staff, type StaffChange } from '../api.js';
-import { ErrorNote, Heading, when } from '../components.js';
-import { AdminOnly, Confirm, OneTimeSecret } from '../dialogs.js';
+import { api, hasScope, type Role, STAFF_ROLES, type Staff, type StaffChange } from '../api.js';
+import { ErrorNote, when } from '../components.js';
+import { AdminOnly, Confirm, CreateForm, OneTimeSecret, refusedFieldOf } from '../dialogs.js';
 import { useSession } from '../session.js';
 
 const ROLE_OPTIONS = STAFF_ROLES.map((role) => ({ value: role, label: role.replace('_', ' ') }));
@@ -239,59 +227,48 @@ function CreateStaff({
       onCreated(password, staff);
     },
   });
-  const refusedField = create.error instanceof ApiError ? create.error.field : null;
+  const refusedField = refusedFieldOf(create.error);
   return (
-    <Card withBorder>
-      <Heading>New staff member</Heading>
-      <form
-        onSubmit={(event) => {
-          event.preventDefault();
-          create.mutate();
-        }}
-      >
-        <Group align="start">
-          <TextInput
-            label="Email"
-            type="email"
-            required
-            w={320}
-            maxLength={320}
-            value={email}
-            error={refusedField === '/email'}
-            onChange={(event) => setEmail(event.currentTarget.value)}
-          />
-          <TextInput
-            label="Name"
-            required
-            w={280}
-            maxLength={200}
-            value={name}
-            error={refusedField === '/name'}
-            onChange={(event) => setName(event.currentTarget.value)}
-          />
-          <Select
-            label="Role"
-            w={180}
-            data={ROLE_OPTIONS}
-            value={role}
-            allowDeselect={false}
-            onChange={(picked) => picked && setRole(picked as Role)}
-          />
-        </Group>
-        <Text size="sm" c="dimmed" mt="xs">
-          Warden makes the password, and shows it once.
-        </Text>
-        <Group mt="sm">
-          <Button type="submit" disabled={!email.trim() || !name.trim()} loading={create.isPending}>
-            Create the account
-          </Button>
-          <Button variant="default" onClick={onCancel}>
-            Cancel
-          </Button>
-        </Group>
-      </form>
-      {create.error && <ErrorNote error={create.error} />}
-    </Card>
+    <CreateForm
+      title="New staff member"
+      submit="Create the account"
+      ready={email.trim() !== '' && name.trim() !== ''}
+      mutation={create}
+      onCancel={onCancel}
+    >
+      <Group align="start">
+        <TextInput
+          label="Email"
+          type="email"
+          required
+          w={320}
+          maxLength={320}
+          value={email}
+          error={refusedField === '/email'}
+          onChange={(event) => setEmail(event.currentTarget.value)}
+        />
+        <TextInput
+          label="Name"
+          required
+          w={280}
+          maxLength={200}
+          value={name}
+          error={refusedField === '/name'}
+          onChange={(event) => setName(event.currentTarget.value)}
+        />
+        <Select
+          label="Role"
+          w={180}
+          data={ROLE_OPTIONS}
+          value={role}
+          allowDeselect={false}
+          onChange={(picked) => picked && setRole(picked as Role)}
+        />
+      </Group>
+      <Text size="sm" c="dimmed" mt="xs">
+        Warden makes the password, and shows it once.
+      </Text>
+    </CreateForm>
   );
 }
 

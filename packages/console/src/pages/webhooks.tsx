@@ -1,20 +1,7 @@
-import {
-  Badge,
-  Button,
-  Card,
-  Checkbox,
-  Code,
-  Group,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-  Title,
-} from '@mantine/core';
+import { Badge, Button, Checkbox, Code, Group, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import {
-  ApiError,
   api,
   hasScope,
   WEBHOOK_KINDS,
@@ -23,7 +10,7 @@ import {
   type WebhookKind,
 } from '../api.js';
 import { ErrorNote, Heading, when } from '../components.js';
-import { AdminOnly, Confirm, OneTimeSecret } from '../dialogs.js';
+import { AdminOnly, Confirm, CreateForm, OneTimeSecret, refusedFieldOf } from '../dialogs.js';
 import { useSession } from '../session.js';
 
 const STATUS_COLORS = { pending: 'yellow', delivered: 'green', failed: 'red' } as const;
@@ -154,63 +141,50 @@ function CreateEndpoint({
       onCreated(answer);
     },
   });
-  const refusedField = create.error instanceof ApiError ? create.error.field : null;
+  const refusedField = refusedFieldOf(create.error);
   return (
-    <Card withBorder>
-      <Heading>New endpoint</Heading>
-      <form
-        onSubmit={(event) => {
-          event.preventDefault();
-          create.mutate();
-        }}
+    <CreateForm
+      title="New endpoint"
+      submit="Add the endpoint"
+      ready={url.trim() !== '' && kinds.length > 0}
+      mutation={create}
+      onCancel={onCancel}
+    >
+      <Group align="start">
+        <TextInput
+          label="URL"
+          description="https (plain http only to localhost)"
+          placeholder="https://platform.example.com/warden-hooks"
+          required
+          w={520}
+          maxLength={2000}
+          value={url}
+          error={refusedField === '/url'}
+          onChange={(event) => setUrl(event.currentTarget.value)}
+        />
+        <TextInput
+          label="Description"
+          description="Optional"
+          style={{ flex: 1 }}
+          miw={200}
+          maxLength={200}
+          value={description}
+          onChange={(event) => setDescription(event.currentTarget.value)}
+        />
+      </Group>
+      <Checkbox.Group
+        label="Kinds"
+        description="What it is sent (docs/webhooks.md)"
+        value={kinds}
+        onChange={(picked) => setKinds(picked as WebhookKind[])}
       >
-        <Stack gap="sm">
-          <Group align="start">
-            <TextInput
-              label="URL"
-              description="https (plain http only to localhost)"
-              placeholder="https://platform.example.com/warden-hooks"
-              required
-              w={520}
-              maxLength={2000}
-              value={url}
-              error={refusedField === '/url'}
-              onChange={(event) => setUrl(event.currentTarget.value)}
-            />
-            <TextInput
-              label="Description"
-              description="Optional"
-              style={{ flex: 1 }}
-              miw={200}
-              maxLength={200}
-              value={description}
-              onChange={(event) => setDescription(event.currentTarget.value)}
-            />
-          </Group>
-          <Checkbox.Group
-            label="Kinds"
-            description="What it is sent (docs/webhooks.md)"
-            value={kinds}
-            onChange={(picked) => setKinds(picked as WebhookKind[])}
-          >
-            <Group mt="xs">
-              {WEBHOOK_KINDS.map((kind) => (
-                <Checkbox key={kind} value={kind} label={kind} />
-              ))}
-            </Group>
-          </Checkbox.Group>
-          <Group>
-            <Button type="submit" disabled={!url.trim() || kinds.length === 0} loading={create.isPending}>
-              Add the endpoint
-            </Button>
-            <Button variant="default" onClick={onCancel}>
-              Cancel
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-      {create.error && <ErrorNote error={create.error} />}
-    </Card>
+        <Group mt="xs">
+          {WEBHOOK_KINDS.map((kind) => (
+            <Checkbox key={kind} value={kind} label={kind} />
+          ))}
+        </Group>
+      </Checkbox.Group>
+    </CreateForm>
   );
 }
 

@@ -127,3 +127,33 @@ export function RuleBadges({ ids, names }: { ids: string[]; names: Map<string, s
     </Badge>
   ));
 }
+
+/** When something was made, and by whom (`staff:…`, `api_key:…`), for a table cell. */
+export function MadeBy({ at, by }: { at: string; by: string }) {
+  return (
+    <>
+      <Text size="sm">{when(at)}</Text>
+      <Text size="xs" c="dimmed">
+        by {by}
+      </Text>
+    </>
+  );
+}
+
+/** Active, or ended (`revoked`, `disabled`) and when, for a table cell. */
+export function ActiveOrEnded({ endedAt, ended }: { endedAt: string | null; ended: string }) {
+  if (!endedAt)
+    return (
+      <Badge variant="light" color="green">
+        active
+      </Badge>
+    );
+  return (
+    <>
+      <Badge color="red">{ended}</Badge>
+      <Text size="xs" c="dimmed">
+        {when(endedAt)}
+      </Text>
+    </>
+  );
+}

@@ -272,7 +272,7 @@ describe('the console admin pages in Chromium', () => {
     await dialog.getByText('Nothing more is sent').waitFor();
     await dialog.getByRole('button', { name: 'Disable the endpoint' }).click();
     await dialog.waitFor({ state: 'detached' });
-    await row.getByText(/^disabled /).waitFor();
+    await row.getByText('disabled', { exact: true }).waitFor();
     const listed = (await t.get('/v1/webhooks')).json() as { data: { url: string; disabled_at: string }[] };
     expect(listed.data.find((one) => one.url === url)?.disabled_at).toEqual(expect.any(String));
     await fitsTheWindow(page);

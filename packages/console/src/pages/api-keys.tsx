@@ -14,7 +14,7 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { API_KEY_SCOPES, type ApiKey, api, hasScope, type Scope } from '../api.js';
-import { ErrorNote, when } from '../components.js';
+import { ActiveOrEnded, ErrorNote, MadeBy, when } from '../components.js';
 import { AdminOnly, Confirm, CreateForm, OneTimeSecret, refusedFieldOf } from '../dialogs.js';
 import { useSession } from '../session.js';
 
@@ -79,27 +79,13 @@ export function ApiKeysPage() {
                   </Group>
                 </Table.Td>
                 <Table.Td>
-                  <Text size="sm">{when(key.created_at)}</Text>
-                  <Text size="xs" c="dimmed">
-                    by {key.created_by}
-                  </Text>
+                  <MadeBy at={key.created_at} by={key.created_by} />
                 </Table.Td>
                 <Table.Td>
                   {key.last_used_at ? when(key.last_used_at) : <Text c="dimmed">never</Text>}
                 </Table.Td>
                 <Table.Td>
-                  {key.revoked_at ? (
-                    <>
-                      <Badge color="red">revoked</Badge>
-                      <Text size="xs" c="dimmed">
-                        {when(key.revoked_at)}
-                      </Text>
-                    </>
-                  ) : (
-                    <Badge variant="light" color="green">
-                      active
-                    </Badge>
-                  )}
+                  <ActiveOrEnded endedAt={key.revoked_at} ended="revoked" />
                 </Table.Td>
                 <Table.Td>
                   {!key.revoked_at && (

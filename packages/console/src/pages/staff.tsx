@@ -2,7 +2,7 @@ import { Badge, Button, Group, Menu, Select, Stack, Table, Text, TextInput, Titl
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
 import { api, hasScope, type Role, STAFF_ROLES, type Staff, type StaffChange } from '../api.js';
-import { ErrorNote, when } from '../components.js';
+import { ActiveOrEnded, ErrorNote, MadeBy, when } from '../components.js';
 import { AdminOnly, Confirm, CreateForm, OneTimeSecret, refusedFieldOf } from '../dialogs.js';
 import { useSession } from '../session.js';
 
@@ -128,24 +128,10 @@ export function StaffPage() {
                   )}
                 </Table.Td>
                 <Table.Td>
-                  {member.disabled_at ? (
-                    <>
-                      <Badge color="red">disabled</Badge>
-                      <Text size="xs" c="dimmed">
-                        {when(member.disabled_at)}
-                      </Text>
-                    </>
-                  ) : (
-                    <Badge variant="light" color="green">
-                      active
-                    </Badge>
-                  )}
+                  <ActiveOrEnded endedAt={member.disabled_at} ended="disabled" />
                 </Table.Td>
                 <Table.Td>
-                  <Text size="sm">{when(member.created_at)}</Text>
-                  <Text size="xs" c="dimmed">
-                    by {member.created_by}
-                  </Text>
+                  <MadeBy at={member.created_at} by={member.created_by} />
                 </Table.Td>
                 <Table.Td>
                   <Menu position="bottom-end" withinPortal>

@@ -9,7 +9,7 @@ import {
   type WebhookEndpoint,
   type WebhookKind,
 } from '../api.js';
-import { ErrorNote, Heading, when } from '../components.js';
+import { ActiveOrEnded, ErrorNote, Heading, MadeBy, when } from '../components.js';
 import { AdminOnly, Confirm, CreateForm, OneTimeSecret, refusedFieldOf } from '../dialogs.js';
 import { useSession } from '../session.js';
 
@@ -73,10 +73,10 @@ export function WebhooksPage() {
               </Table.Td>
               <Table.Td>{endpoint.kinds.join(', ')}</Table.Td>
               <Table.Td>
-                {when(endpoint.created_at)} by {endpoint.created_by}
+                <MadeBy at={endpoint.created_at} by={endpoint.created_by} />
               </Table.Td>
               <Table.Td>
-                {endpoint.disabled_at ? `disabled ${when(endpoint.disabled_at)}` : 'active'}
+                <ActiveOrEnded endedAt={endpoint.disabled_at} ended="disabled" />
               </Table.Td>
               <Table.Td>
                 {!endpoint.disabled_at && (

@@ -157,3 +157,26 @@ export function ActiveOrEnded({ endedAt, ended }: { endedAt: string | null; ende
     </>
   );
 }
+
+/** A `datetime-local` input's value for `date`: minutes, in the browser's time zone. */
+export function localInput(date: Date): string {
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+
+/** A `datetime-local` input's value as ISO 8601 (what the API takes); undefined when empty. */
+export const isoFromLocal = (local: string) => (local ? new Date(local).toISOString() : undefined);
+
+/** A table's header row of plain column names ('' for a column of buttons). */
+export function TableHead({ columns }: { columns: string[] }) {
+  return (
+    <Table.Thead>
+      <Table.Tr>
+        {columns.map((column, i) => (
+          // Names repeat only as '' (button columns): the position tells them apart.
+          // biome-ignore lint/suspicious/noArrayIndexKey: a fixed list, never reordered
+          <Table.Th key={i}>{column}</Table.Th>
+        ))}
+      </Table.Tr>
+    </Table.Thead>
+  );
+}

@@ -2,7 +2,7 @@ import { Alert, Badge, Button, Group, Paper, Stack, Table, Text, TextInput, Titl
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { api } from '../api.js';
-import { ErrorNote, Heading, KeyValues, when } from '../components.js';
+import { ErrorNote, Heading, KeyValues, TableHead, when } from '../components.js';
 import { useSession } from '../session.js';
 
 /** The signed-in person's own account: who they are, and the passkeys they sign in with. */
@@ -47,15 +47,7 @@ function Passkeys() {
       )}
       {rows.length > 0 && (
         <Table data-testid="passkeys" mb="md">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Name</Table.Th>
-              <Table.Th>Site</Table.Th>
-              <Table.Th>Added</Table.Th>
-              <Table.Th>Last used</Table.Th>
-              <Table.Th />
-            </Table.Tr>
-          </Table.Thead>
+          <TableHead columns={['Name', 'Site', 'Added', 'Last used', '']} />
           <Table.Tbody>
             {rows.map((passkey) => (
               <Table.Tr key={passkey.id}>

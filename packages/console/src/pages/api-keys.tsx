@@ -14,7 +14,7 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { API_KEY_SCOPES, type ApiKey, api, hasScope, type Scope } from '../api.js';
-import { ActiveOrEnded, ErrorNote, MadeBy, when } from '../components.js';
+import { ActiveOrEnded, ErrorNote, MadeBy, TableHead, when } from '../components.js';
 import { AdminOnly, Confirm, CreateForm, OneTimeSecret, refusedFieldOf } from '../dialogs.js';
 import { useSession } from '../session.js';
 
@@ -50,16 +50,7 @@ export function ApiKeysPage() {
       {keys.error && <ErrorNote error={keys.error} />}
       {allowed && (
         <Table highlightOnHover data-testid="api-keys">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Name</Table.Th>
-              <Table.Th>Scopes</Table.Th>
-              <Table.Th>Created</Table.Th>
-              <Table.Th>Last used</Table.Th>
-              <Table.Th>State</Table.Th>
-              <Table.Th />
-            </Table.Tr>
-          </Table.Thead>
+          <TableHead columns={['Name', 'Scopes', 'Created', 'Last used', 'State', '']} />
           <Table.Tbody>
             {keys.data?.data.map((key) => (
               <Table.Tr key={key.id}>

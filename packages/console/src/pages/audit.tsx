@@ -1,7 +1,7 @@
 import { Button, Code, Stack, Table, Text, Title } from '@mantine/core';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { api, hasScope } from '../api.js';
-import { ErrorNote, when } from '../components.js';
+import { ErrorNote, TableHead, when } from '../components.js';
 import { useSession } from '../session.js';
 
 const PAGE = 100;
@@ -25,16 +25,7 @@ export function AuditPage() {
       {!allowed && <Text>The audit log is for admins.</Text>}
       {log.error && <ErrorNote error={log.error} />}
       <Table striped>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>#</Table.Th>
-            <Table.Th>At</Table.Th>
-            <Table.Th>Actor</Table.Th>
-            <Table.Th>Action</Table.Th>
-            <Table.Th>Target</Table.Th>
-            <Table.Th>Details</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
+        <TableHead columns={['#', 'At', 'Actor', 'Action', 'Target', 'Details']} />
         <Table.Tbody>
           {rows.map((record) => (
             <Table.Tr key={record.seq}>

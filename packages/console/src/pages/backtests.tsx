@@ -15,19 +15,13 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { api, type Backtest, type Ruleset } from '../api.js';
-import { ErrorNote, Heading, when } from '../components.js';
+import { ErrorNote, Heading, localInput, TableHead, when } from '../components.js';
 
 const STATUS_COLORS = { running: 'blue', done: 'green', failed: 'red' } as const;
 const RECENT_SHOWN = 10;
 
 /** "the draft" or "version 3", as a backtest names what it replayed. */
 const rulesetName = (ruleset: string) => (ruleset === 'draft' ? 'the draft' : `version ${ruleset}`);
-
-/** datetime-local's format, in the browser's time zone. */
-function localInput(date: Date): string {
-  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
-  return local.toISOString().slice(0, 16);
-}
 
 /**
  * Backtests: replaying the draft or a published version over the decisions stored in a time range
@@ -149,17 +143,17 @@ function RecentBacktests({ picked, onPick }: { picked: string | null; onPick: (i
       )}
       {rows.length > 0 && (
         <Table highlightOnHover data-testid="recent-backtests">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Started</Table.Th>
-              <Table.Th>Replayed</Table.Th>
-              <Table.Th>Decisions made between</Table.Th>
-              <Table.Th>Status</Table.Th>
-              <Table.Th>Decisions</Table.Th>
-              <Table.Th>Changed</Table.Th>
-              <Table.Th>By</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
+          <TableHead
+            columns={[
+              'Started',
+              'Replayed',
+              'Decisions made between',
+              'Status',
+              'Decisions',
+              'Changed',
+              'By',
+            ]}
+          />
           <Table.Tbody>
             {(all ? rows : rows.slice(0, RECENT_SHOWN)).map((backtest) => (
               <Table.Tr
@@ -264,14 +258,7 @@ function BacktestResult({ backtest }: { backtest: Backtest }) {
                 </Text>
               ) : (
                 <Table>
-                  <Table.Thead>
-                    <Table.Tr>
-                      <Table.Th>From → to</Table.Th>
-                      <Table.Th>Decisions</Table.Th>
-                      <Table.Th>Fraud</Table.Th>
-                      <Table.Th>Legitimate</Table.Th>
-                    </Table.Tr>
-                  </Table.Thead>
+                  <TableHead columns={['From → to', 'Decisions', 'Fraud', 'Legitimate']} />
                   <Table.Tbody>
                     {report.changes.map((change) => (
                       <Table.Tr key={`${change.from}:${change.to}`}>
@@ -296,18 +283,18 @@ function BacktestResult({ backtest }: { backtest: Backtest }) {
           </Text>
           {matched.length > 0 && (
             <Table striped>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Rule</Table.Th>
-                  <Table.Th>Mode</Table.Th>
-                  <Table.Th>Matches</Table.Th>
-                  <Table.Th>Of them fraud</Table.Th>
-                  <Table.Th>Of them legitimate</Table.Th>
-                  <Table.Th>Decided</Table.Th>
-                  <Table.Th>Changed</Table.Th>
-                  <Table.Th>Errors</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
+              <TableHead
+                columns={[
+                  'Rule',
+                  'Mode',
+                  'Matches',
+                  'Of them fraud',
+                  'Of them legitimate',
+                  'Decided',
+                  'Changed',
+                  'Errors',
+                ]}
+              />
               <Table.Tbody>
                 {matched.map((rule) => (
                   <Table.Tr key={rule.rule_id}>

@@ -26,9 +26,12 @@ import {
   ActionBadge,
   ErrorNote,
   Heading,
+  isoFromLocal,
   LoadMore,
+  localInput,
   RouterAnchor,
   RuleBadges,
+  TableHead,
   useCursorPages,
   useRuleNames,
   when,
@@ -60,14 +63,6 @@ export function validateDecisionSearch(search: Record<string, unknown>): Decisio
     to: text(search.to),
   };
 }
-
-/** `datetime-local` wants local time without a zone; the API wants ISO 8601. */
-const toLocalInput = (iso: string | undefined) => {
-  if (!iso) return '';
-  const date = new Date(iso);
-  return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
-};
-const fromLocalInput = (local: string) => (local ? new Date(local).toISOString() : undefined);
 
 /** Every decision Warden made, newest first, filtered (GET /v1/decisions), a page at a time. */
 export function DecisionsPage() {
@@ -155,31 +150,20 @@ export function DecisionsPage() {
           label="From"
           type="datetime-local"
           w={200}
-          value={toLocalInput(search.from)}
-          onChange={(event) => set({ from: fromLocalInput(event.currentTarget.value) })}
+          value={search.from ? localInput(new Date(search.from)) : ''}
+          onChange={(event) => set({ from: isoFromLocal(event.currentTarget.value) })}
         />
         <TextInput
           label="To"
           type="datetime-local"
           w={200}
-          value={toLocalInput(search.to)}
-          onChange={(event) => set({ to: fromLocalInput(event.currentTarget.value) })}
+          value={search.to ? localInput(new Date(search.to)) : ''}
+          onChange={(event) => set({ to: isoFromLocal(event.currentTarget.value) })}
         />
       </Group>
       {decisions.error && <ErrorNote error={decisions.error} />}
       <Table striped highlightOnHover data-testid="decisions">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Decision</Table.Th>
-            <Table.Th>When</Table.Th>
-            <Table.Th>Action</Table.Th>
-            <Table.Th>Score</Table.Th>
-            <Table.Th>Event</Table.Th>
-            <Table.Th>User</Table.Th>
-            <Table.Th>Rules</Table.Th>
-            <Table.Th>Case</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
+        <TableHead columns={['Decision', 'When', 'Action', 'Score', 'Event', 'User', 'Rules', 'Case']} />
         <Table.Tbody>
           {rows.map((row) => (
             <DecisionRow key={row.decision_id} row={row} ruleNames={ruleNames} />

@@ -15,7 +15,7 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, hasScope, LIST_KINDS, type List, type ListInput } from '../api.js';
-import { ErrorNote, LoadMore, useCursorPages, when } from '../components.js';
+import { ErrorNote, isoFromLocal, LoadMore, TableHead, useCursorPages, when } from '../components.js';
 import { CreateForm, refusedFieldOf } from '../dialogs.js';
 import { useSession } from '../session.js';
 
@@ -57,15 +57,7 @@ export function ListsPage() {
       )}
       {lists.error && <ErrorNote error={lists.error} />}
       <Table highlightOnHover data-testid="lists">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Name</Table.Th>
-            <Table.Th>Type</Table.Th>
-            <Table.Th>Kind</Table.Th>
-            <Table.Th>Entries</Table.Th>
-            <Table.Th>Created</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
+        <TableHead columns={['Name', 'Type', 'Kind', 'Entries', 'Created']} />
         <Table.Tbody>
           {lists.data?.data.map((list) => (
             <Table.Tr
@@ -234,16 +226,7 @@ function Entries({
       {entries.error && <ErrorNote error={entries.error} />}
       {remove.error && <ErrorNote error={remove.error} />}
       <Table striped data-testid="list-entries">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Value</Table.Th>
-            <Table.Th>Source</Table.Th>
-            <Table.Th>Reason</Table.Th>
-            <Table.Th>Added</Table.Th>
-            <Table.Th>Expires</Table.Th>
-            <Table.Th />
-          </Table.Tr>
-        </Table.Thead>
+        <TableHead columns={['Value', 'Source', 'Reason', 'Added', 'Expires', '']} />
         <Table.Tbody>
           {rows.map((entry) => (
             <Table.Tr key={entry.value}>
@@ -399,7 +382,7 @@ function AddEntry({ name, disabled }: { name: string; disabled: boolean }) {
             api.addListEntry(name, {
               value: value.trim(),
               reason: reason.trim(),
-              expires_at: expires ? new Date(expires).toISOString() : undefined,
+              expires_at: isoFromLocal(expires),
             }),
           {
             onSuccess: () => {

@@ -17,6 +17,7 @@ import {
   money,
   RouterAnchor,
   RuleBadges,
+  TableHead,
   useCursorPages,
   useRuleNames,
   when,
@@ -103,20 +104,20 @@ export function QueuePage() {
       </Group>
       {cases.error && <ErrorNote error={cases.error} />}
       <Table striped highlightOnHover data-testid="queue">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Case</Table.Th>
-            <Table.Th>Opened</Table.Th>
-            <Table.Th>SLA due</Table.Th>
-            <Table.Th>Score</Table.Th>
-            <Table.Th>Event</Table.Th>
-            <Table.Th>Amount (ref.)</Table.Th>
-            <Table.Th>Country</Table.Th>
-            <Table.Th>Rules</Table.Th>
-            <Table.Th>Assignee</Table.Th>
-            <Table.Th>Escalated</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
+        <TableHead
+          columns={[
+            'Case',
+            'Opened',
+            'SLA due',
+            'Score',
+            'Event',
+            'Amount (ref.)',
+            'Country',
+            'Rules',
+            'Assignee',
+            'Escalated',
+          ]}
+        />
         <Table.Tbody>
           {rows.map((row) => (
             <QueueRow key={row.id} row={row} ruleNames={ruleNames} />

@@ -9,7 +9,7 @@ import {
   type RulesetDiff,
   type RulesetThresholds,
 } from '../api.js';
-import { ErrorNote, Heading, when } from '../components.js';
+import { ErrorNote, Heading, TableHead, when } from '../components.js';
 
 export const ACTION_COLORS: Record<RuleAction, string> = {
   allow: 'green',
@@ -253,16 +253,7 @@ export function Versions({
   return (
     <Stack>
       <Table highlightOnHover data-testid="versions">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Version</Table.Th>
-            <Table.Th>Published</Table.Th>
-            <Table.Th>By</Table.Th>
-            <Table.Th>Note</Table.Th>
-            <Table.Th>Rules</Table.Th>
-            <Table.Th />
-          </Table.Tr>
-        </Table.Thead>
+        <TableHead columns={['Version', 'Published', 'By', 'Note', 'Rules', '']} />
         <Table.Tbody>
           {versions.map((version) => (
             <Table.Tr

@@ -34,7 +34,7 @@ import {
   type RulesetDiff,
   type RulesetThresholds,
 } from '../api.js';
-import { ErrorNote, Heading, when } from '../components.js';
+import { ErrorNote, Heading, TableHead, when } from '../components.js';
 import { useSession } from '../session.js';
 import { BacktestCard } from './backtests.js';
 import { RulesTable, thresholdsText, useRulesChange, Versions } from './rule-versions.js';
@@ -290,14 +290,7 @@ function ThresholdsCard({
         }}
       >
         <Table w="auto" withRowBorders={false} verticalSpacing={4}>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Event type</Table.Th>
-              <Table.Th>Review at</Table.Th>
-              <Table.Th>Block at</Table.Th>
-              <Table.Th />
-            </Table.Tr>
-          </Table.Thead>
+          <TableHead columns={['Event type', 'Review at', 'Block at', '']} />
           <Table.Tbody>
             {rows.map((row) => (
               <Table.Tr key={row.type}>

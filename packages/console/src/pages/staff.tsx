@@ -2,7 +2,7 @@ import { Badge, Button, Group, Menu, Select, Stack, Table, Text, TextInput, Titl
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
 import { api, hasScope, type Role, STAFF_ROLES, type Staff, type StaffChange } from '../api.js';
-import { ActiveOrEnded, ErrorNote, MadeBy, when } from '../components.js';
+import { ActiveOrEnded, ErrorNote, MadeBy, TableHead, when } from '../components.js';
 import { AdminOnly, Confirm, CreateForm, OneTimeSecret, refusedFieldOf } from '../dialogs.js';
 import { useSession } from '../session.js';
 
@@ -72,18 +72,7 @@ export function StaffPage() {
       {enable.error && <ErrorNote error={enable.error} />}
       {allowed && (
         <Table highlightOnHover data-testid="staff">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Name</Table.Th>
-              <Table.Th>Email</Table.Th>
-              <Table.Th>Role</Table.Th>
-              <Table.Th>Authenticator</Table.Th>
-              <Table.Th>Locked</Table.Th>
-              <Table.Th>State</Table.Th>
-              <Table.Th>Created</Table.Th>
-              <Table.Th />
-            </Table.Tr>
-          </Table.Thead>
+          <TableHead columns={['Name', 'Email', 'Role', 'Authenticator', 'Locked', 'State', 'Created', '']} />
           <Table.Tbody>
             {staff.data?.data.map((member) => (
               <Table.Tr key={member.id}>

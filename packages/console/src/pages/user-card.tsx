@@ -1,7 +1,16 @@
 import { Card, Stack, Table, Text } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { api, type UserProfile } from '../api.js';
-import { ActionBadge, ErrorNote, Heading, KeyValues, money, RouterAnchor, when } from '../components.js';
+import {
+  ActionBadge,
+  ErrorNote,
+  Heading,
+  KeyValues,
+  money,
+  RouterAnchor,
+  TableHead,
+  when,
+} from '../components.js';
 
 const LINKED_KINDS: [keyof UserProfile['linked'], string][] = [
   ['emails', 'email'],
@@ -43,14 +52,7 @@ export function UserCard({ userId, link = false }: { userId: string; link?: bool
           <KeyValues values={u.verification} />
           <Text fw={500}>Linked identifiers</Text>
           <Table>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Kind</Table.Th>
-                <Table.Th>Value</Table.Th>
-                <Table.Th>Events</Table.Th>
-                <Table.Th>Other users</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
+            <TableHead columns={['Kind', 'Value', 'Events', 'Other users']} />
             <Table.Tbody>
               {LINKED_KINDS.flatMap(([key, label]) =>
                 u.linked[key].map((linked) => (

@@ -3,7 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useNavigate, useParams, useSearch } from '@tanstack/react-router';
 import { lazy, Suspense, useState } from 'react';
 import { api, USER_SEARCH_KINDS, type UserSearchKind } from '../api.js';
-import { ErrorNote, Heading, RouterAnchor, when } from '../components.js';
+import { ErrorNote, Heading, RouterAnchor, TableHead, when } from '../components.js';
 import { UserCard } from './user-card.js';
 
 // cytoscape is the biggest dependency: its chunk loads with the first graph, as on the case page.
@@ -80,14 +80,7 @@ export function UsersPage() {
       {found.data && (
         <>
           <Table striped highlightOnHover data-testid="user-results">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>User</Table.Th>
-                <Table.Th>Events naming it</Table.Th>
-                <Table.Th>First seen</Table.Th>
-                <Table.Th>Last seen</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
+            <TableHead columns={['User', 'Events naming it', 'First seen', 'Last seen']} />
             <Table.Tbody>
               {found.data.data.map((user) => (
                 <Table.Tr key={user.id}>

@@ -9,7 +9,7 @@ import {
   type WebhookEndpoint,
   type WebhookKind,
 } from '../api.js';
-import { ActiveOrEnded, ErrorNote, Heading, MadeBy, when } from '../components.js';
+import { ActiveOrEnded, ErrorNote, Heading, MadeBy, TableHead, when } from '../components.js';
 import { AdminOnly, Confirm, CreateForm, OneTimeSecret, refusedFieldOf } from '../dialogs.js';
 import { useSession } from '../session.js';
 
@@ -48,15 +48,7 @@ export function WebhooksPage() {
       )}
       {endpoints.error && <ErrorNote error={endpoints.error} />}
       <Table highlightOnHover data-testid="endpoints">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Endpoint</Table.Th>
-            <Table.Th>Kinds</Table.Th>
-            <Table.Th>Created</Table.Th>
-            <Table.Th>State</Table.Th>
-            <Table.Th />
-          </Table.Tr>
-        </Table.Thead>
+        <TableHead columns={['Endpoint', 'Kinds', 'Created', 'State', '']} />
         <Table.Tbody>
           {endpoints.data?.data.map((endpoint) => (
             <Table.Tr
@@ -237,18 +229,9 @@ function Deliveries({ endpointId, disabled }: { endpointId: string; disabled: bo
       {deliveries.error && <ErrorNote error={deliveries.error} />}
       {retry.error && <ErrorNote error={retry.error} />}
       <Table striped data-testid="deliveries">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Kind</Table.Th>
-            <Table.Th>Status</Table.Th>
-            <Table.Th>Attempts</Table.Th>
-            <Table.Th>Last answer</Table.Th>
-            <Table.Th>Created</Table.Th>
-            <Table.Th>Delivered</Table.Th>
-            <Table.Th>Body</Table.Th>
-            <Table.Th />
-          </Table.Tr>
-        </Table.Thead>
+        <TableHead
+          columns={['Kind', 'Status', 'Attempts', 'Last answer', 'Created', 'Delivered', 'Body', '']}
+        />
         <Table.Tbody>
           {rows.map((delivery) => (
             <DeliveryRow

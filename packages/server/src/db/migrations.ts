@@ -449,15 +449,17 @@ const migrations: Record<string, Migration> = {
       // backwards gives the order and the keyset, where the BRIN of 0012 gave neither. It also
       // serves the dashboard's time windows, so the BRIN goes: one index of decision time. The
       // decision.flagged webhook reads decisions other than allow by time: a partial index of them,
-      // which the allows (most decisions) never touch. A search by a rule that rarely matched would
-      // read back through every decision: a GIN index of the rules matched, on the decisions where
-      // any did (the others, most of them, are not written to it).
+      // which the allows (most decisions) never touch; the cases opener reads its reviews from it
+      // too, so the index of reviews alone (0010) goes, and a review is written to one index. A
+      // search by a rule that rarely matched would read back through every decision: a GIN index
+      // of the rules matched, on the decisions where any did (most are not written to it).
       await runStatements(
         db,
         `
         create index decisions_created on decisions (created_at, id);
         drop index decisions_created_brin;
         create index decisions_flagged on decisions (created_at) where action <> 'allow';
+        drop index decisions_review;
         create index decisions_rules on decisions using gin (matched_rules) with (fastupdate = off)
           where matched_rules <> '{}'
       `,

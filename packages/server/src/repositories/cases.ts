@@ -40,6 +40,8 @@ export async function reviewDecisionsWithoutCase(
       'e.amount_ref',
     ])
     .where('d.action', '=', 'review')
+    // Said as a literal, so the partial index of decisions other than allow serves it.
+    .where(sql<boolean>`d.action <> 'allow'`)
     .where('d.created_at', '>=', since)
     .where('c.id', 'is', null)
     .orderBy('d.created_at')

@@ -64,6 +64,16 @@ export function decisionView(row: DecisionViewRow): Decision {
   };
 }
 
+/** A decision with what it was about: what the decisions search lists and decision.flagged carries. */
+export function decisionAbout(row: DecisionViewRow) {
+  return {
+    ...decisionView(row),
+    event_type: row.event_type,
+    user_id: row.user_id,
+    matched_rules: row.matched_rules,
+  };
+}
+
 /**
  * The decision path: validate → normalise → decide → persist event and decision together (durable
  * before the answer, written in groups) → answer. An event id seen before returns the decision

@@ -30,7 +30,7 @@ import {
   usersMentioning,
   usersSharing,
 } from '../repositories/events.js';
-import { decisionView } from './ingest-events.js';
+import { decisionAbout, decisionView } from './ingest-events.js';
 import type { SnapshotSchemas } from './snapshot-schemas.js';
 
 export interface StoredEvent {
@@ -97,13 +97,7 @@ function decodeCursor(cursor: string): number {
 }
 
 function summaryView(row: DecisionSearchRow): DecisionSummary {
-  return {
-    ...decisionView(row),
-    event_type: row.event_type,
-    user_id: row.user_id,
-    matched_rules: row.matched_rules,
-    case_id: row.case_id,
-  };
+  return { ...decisionAbout(row), case_id: row.case_id };
 }
 
 /** Read-side use cases: what the API shows of stored events, decisions and users. */

@@ -31,7 +31,7 @@ import {
   type WebhookEndpointRow,
 } from '../repositories/webhooks.js';
 import type { AuditLog } from './audit.js';
-import { decisionView } from './ingest-events.js';
+import { decisionAbout } from './ingest-events.js';
 import { Polled } from './poller.js';
 
 export interface WebhookSettings {
@@ -248,12 +248,7 @@ export class Webhooks extends Polled {
                 id: `whe_${row.id.slice('dec_'.length)}`,
                 type: 'decision.flagged',
                 created_at: now.toISOString(),
-                data: {
-                  ...decisionView(row),
-                  event_type: row.event_type,
-                  user_id: row.user_id,
-                  matched_rules: row.matched_rules,
-                },
+                data: decisionAbout(row),
               }),
               now,
             ),

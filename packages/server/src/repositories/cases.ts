@@ -18,7 +18,10 @@ export interface ReviewDecision {
   amount_ref: string | number | bigint | null;
 }
 
-/** Review decisions made at or after `since` without a case, oldest first (the partial index). */
+/**
+ * Review decisions made at or after `since` without a case, oldest first: `action <> 'allow'`,
+ * said as a literal, lets the partial index of decisions other than allow serve it.
+ */
 export async function reviewDecisionsWithoutCase(
   db: Executor,
   since: Date,
@@ -40,7 +43,6 @@ export async function reviewDecisionsWithoutCase(
       'e.amount_ref',
     ])
     .where('d.action', '=', 'review')
-    // Said as a literal, so the partial index of decisions other than allow serves it.
     .where(sql<boolean>`d.action <> 'allow'`)
     .where('d.created_at', '>=', since)
     .where('c.id', 'is', null)

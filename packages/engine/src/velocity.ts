@@ -37,9 +37,9 @@ export interface SeriesDef {
   eventTypes: ReadonlySet<string> | null;
   outcome: CounterOutcome | undefined;
   /**
-   * A recency series of positions: it keeps the newest value itself (not only whether the next
-   * one differs), so a read can say how far and how fast the event moved from it. Events without
-   * a position write nothing to it.
+   * A recency series of positions or IP countries: it keeps the newest value itself (not only
+   * whether the next one differs), so a read can say how far and how fast the event moved from it,
+   * or which country the previous login came from. Events without the value write nothing to it.
    */
   keepsValue: boolean;
 }
@@ -92,7 +92,7 @@ export interface SeriesReading {
   first: number | null;
   last: number | null;
   changed: boolean | null;
-  /** For a series that keeps its value (positions): the newest value before the read, if any. */
+  /** For a series that keeps its value (positions, IP countries): the newest value before the read, if any. */
   previous?: string | null;
 }
 
@@ -289,8 +289,10 @@ export const BUILTIN_COUNTERS: readonly CounterInput[] = [
     of: 'user',
   }),
   c('user', 'payment', 'recency', [], { outcome: 'attempted', of: 'card' }),
-  // Where the user last logged in from: distance and speed to this event (impossible travel).
+  // Where the user last logged in from: distance and speed to this event (impossible travel),
+  // and the country of the last login that had one.
   c('user', 'login_place', 'recency', [], { event_types: ['login.succeeded'], of: 'position' }),
+  c('user', 'login_country', 'recency', [], { event_types: ['login.succeeded'], of: 'ip_country' }),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -337,17 +339,20 @@ function attributesOf(spec: CounterInput, windowsMs: number[]): VelocityAttribut
   const base = `velocity.${keyLabel(spec.key)}`;
   const per = `with this ${keyLabel(spec.key).replaceAll('_', ' ')}`;
   if (spec.aggregate === 'recency') {
+    // A series that keeps its value counts only the events that had one.
+    const kept = spec.of ? KEPT_VALUES.get(spec.of) : undefined;
+    const had = kept ? ` that had ${kept.article} ${kept.label}` : '';
     const out: VelocityAttribute[] = [
       {
         name: `${base}.seconds_since_first_${spec.name}`,
         type: 'int',
-        description: `Seconds since the first of the ${filterText(spec)} ${per} (missing if none before)`,
+        description: `Seconds since the first of the ${filterText(spec)} ${per}${had} (missing if none before)`,
         example: 86_400,
       },
       {
         name: `${base}.seconds_since_last_${spec.name}`,
         type: 'int',
-        description: `Seconds since the previous of the ${filterText(spec)} ${per} (missing if none before)`,
+        description: `Seconds since the previous of the ${filterText(spec)} ${per}${had} (missing if none before)`,
         example: 600,
       },
     ];
@@ -357,6 +362,14 @@ function attributesOf(spec: CounterInput, windowsMs: number[]): VelocityAttribut
         type: 'bool',
         description: `The ${spec.of} differs from the one of the previous of the ${filterText(spec)} ${per}`,
         example: true,
+      });
+    }
+    if (kept && spec.of !== 'position') {
+      out.push({
+        name: `${base}.${spec.name}_previous`,
+        type: 'string',
+        description: `The ${kept.label} of the previous of the ${filterText(spec)} ${per}${had} (missing if none)`,
+        example: 'ES',
       });
     }
     if (spec.of === 'position') {
@@ -396,6 +409,15 @@ function attributesOf(spec: CounterInput, windowsMs: number[]): VelocityAttribut
   });
 }
 
+/**
+ * What a recency counter keeps the newest value of, not only whether the next one differs: a
+ * position (for distance and speed) and an IP country (the previous one is an attribute).
+ */
+const KEPT_VALUES: ReadonlyMap<string, { label: string; article: string }> = new Map([
+  ['position', { label: 'position', article: 'a' }],
+  ['ip_country', { label: 'IP country', article: 'an' }],
+]);
+
 function defaultGranularityMs(windowsMs: number[]): number {
   const finite = windowsMs.filter((w) => Number.isFinite(w));
   const longest = finite.length ? Math.max(...finite) : Number.POSITIVE_INFINITY;
@@ -425,7 +447,7 @@ function seriesOf(
     granularityMs,
     eventTypes: types ? new Set(types) : null,
     outcome: spec.outcome,
-    keepsValue: family === 'recency' && of === 'position',
+    keepsValue: family === 'recency' && of !== undefined && KEPT_VALUES.has(of),
     signature: JSON.stringify([family, spec.key, of ?? null, granularityMs, types, spec.outcome ?? null]),
   };
 }
@@ -676,7 +698,7 @@ export class VelocityModel {
     for (let i = 0; i < reads.length; i++) {
       const read = reads[i] as SeriesRead;
       slots[read.series.index] = readings[i] ?? EMPTY_READING;
-      if (read.series.keepsValue) here = read.value;
+      if (read.series.of === 'position') here = read.value;
     }
     const extra = this.anyIncludeCurrent
       ? this.plan.map((p) => (p.includeCurrent && this.matches(p.counter.series, n, action) ? 1 : 0))
@@ -722,7 +744,9 @@ function compileFill(
       );
       // A store says null unless both this event and the previous one had a value.
       if (attributes.length > 2) lines.push(`  if (r.changed !== null) out[${name(2)}] = r.changed;`);
-      if (counter.series.keepsValue) {
+      if (counter.series.keepsValue && spec.of !== 'position') {
+        lines.push(`  if (r.previous != null) out[${name(3)}] = r.previous;`);
+      } else if (counter.series.keepsValue) {
         lines.push(
           '  if (here !== null && r.previous != null && r.last !== null) {',
           '    const km = travelKm(r.previous, here);',

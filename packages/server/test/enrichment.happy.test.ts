@@ -291,6 +291,36 @@ describe("the user's own history: a new country, an unusual hour", () => {
     expect(fresh['user.ip_country_new']).toBeUndefined();
     expect(fresh['user.hour_unusual']).toBeUndefined();
   });
+
+  it("keeps the country of the user's last login that had one, for later events to read", async () => {
+    const at = (minutes: number) => new Date(Date.now() - 3_600_000 + minutes * 60_000).toISOString();
+    const login = (minutes: number, ip: string) => ({
+      id: eventId('login'),
+      type: 'login.succeeded',
+      occurred_at: at(minutes),
+      user: { id: 'lc_u' },
+      session: { ip },
+    });
+    const snapshotOf = async (body: object) => {
+      const response = await t.post('/v1/events', body);
+      expect(response.statusCode, response.body).toBe(200);
+      return t.snapshot(response.json().decision.decision_id);
+    };
+    const firstLogin = await snapshotOf(login(0, '81.2.69.142'));
+    expect(firstLogin['velocity.user.login_country_previous']).toBeUndefined();
+    // From Germany: the previous login was from Britain, and the country changed.
+    const second = await snapshotOf(login(10, '2a00:1450:4001::1'));
+    expect(second['velocity.user.login_country_previous']).toBe('GB');
+    expect(second['velocity.user.login_country_ip_country_changed']).toBe(true);
+    // A login from an address no country is known for leaves the last known one.
+    await snapshotOf(login(20, '198.51.100.9'));
+    // A payment reads it too: the last login was from Germany.
+    const payment = await snapshotOf(
+      paymentAttempted({ occurred_at: at(30), user: { id: 'lc_u' }, session: { ip: '81.2.69.142' } }),
+    );
+    expect(payment['velocity.user.login_country_previous']).toBe('DE');
+    expect(payment['velocity.user.login_country_ip_country_changed']).toBe(true);
+  });
 });
 
 describe('the document and VAT countries', () => {

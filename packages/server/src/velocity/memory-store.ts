@@ -59,7 +59,7 @@ export function hash53(s: string): number {
  *   distinct  +3 writes to its map (for expiry), +4 the index of its map in `large` (−1 while inline),
  *             +5… pairs (value hash, last seen ms), at most INLINE_VALUES of them.
  *   recency   +3 first seen ms, +4 the newest value's hash (NaN for none), +5 the index of the
- *             newest value itself in `kept` (positions only; −1 otherwise).
+ *             newest value itself in `kept` (series that keep it, `keepsValue`; −1 otherwise).
  */
 type EntityRecord = number[];
 

@@ -6,7 +6,7 @@ import { idleAfterMs, LATE_TOLERANCE_MS } from './memory-store.js';
 import type { VelocityOp, VelocityStore } from './store.js';
 
 const DAY_MS = 86_400_000;
-/** What a kept value (a position) is encrypted for: it is personal data. */
+/** What a kept value (a position, an IP country) is encrypted for: a position is personal data. */
 const VALUE_CONTEXT = 'velocity.value';
 
 /**
@@ -25,7 +25,7 @@ const VALUE_CONTEXT = 'velocity.value';
  * and dropped (as in memory-store.ts). A distinct series is a sorted set of value hashes scored
  * by the last time seen; a recency series is a hash of f (first time), l (last time) and v (the
  * hash of the newest event's value, '' for none), and for a series that keeps its value
- * (positions) p, the newest value encrypted with the keyring: Redis never holds it in the clear. A write with a once token counts only if the
+ * (positions, IP countries) p, the newest value encrypted with the keyring: Redis never holds it in the clear. A write with a once token counts only if the
  * token's hash is new to the series' set of tokens (a set beside the series, same hash tag).
  *
  * The script's time goes to redis.call and to Lua itself, so it does as little of both as it can:

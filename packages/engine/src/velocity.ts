@@ -79,6 +79,11 @@ export interface SeriesWrite {
    * so a fraud alert and a dispute on one payment count one fraud.
    */
   once?: string;
+  /**
+   * Takes back what was counted under `once` (a fraud label withdrawn): a count or sum series
+   * subtracts the event if, and only if, that token counted it. Only sum series get such writes.
+   */
+  withdraw?: true;
 }
 
 /**
@@ -658,12 +663,35 @@ export class VelocityModel {
    * that count that outcome (`fraud` for labels, fraud alerts and disputes; `disputed` for disputes).
    */
   labelWrites(labelled: NormalisedEvent, outcomes: readonly CounterOutcome[]): SeriesWrite[] {
+    return this.outcomeWrites(labelled, outcomes, false);
+  }
+
+  /**
+   * What a withdrawn label takes back: the labelled event, from the count and sum series of those
+   * outcomes that counted it. Distinct and recency series keep it (a value seen or a time cannot
+   * be taken back).
+   */
+  withdrawWrites(labelled: NormalisedEvent, outcomes: readonly CounterOutcome[]): SeriesWrite[] {
+    return this.outcomeWrites(labelled, outcomes, true);
+  }
+
+  private outcomeWrites(
+    labelled: NormalisedEvent,
+    outcomes: readonly CounterOutcome[],
+    withdraw: boolean,
+  ): SeriesWrite[] {
     const atMs = labelled.occurredAt.getTime();
     const out: SeriesWrite[] = [];
     for (const series of this.series) {
       if (!series.outcome || !outcomes.includes(series.outcome)) continue;
+      if (withdraw && series.family !== 'sum') continue;
       const write = this.writeOf(series, labelled, atMs);
-      if (write) out.push({ ...write, once: labelled.event.id });
+      if (!write) continue;
+      out.push(
+        withdraw
+          ? { ...write, once: labelled.event.id, withdraw: true }
+          : { ...write, once: labelled.event.id },
+      );
     }
     return out;
   }

@@ -295,6 +295,48 @@ describe.each(STORES)('velocity store conformance: $name', ({ make }) => {
     await store.close();
   });
 
+  it('takes back a withdrawn write once, only if its token counted it, in every bucket after it', async () => {
+    const store = await make();
+    const { series } = model();
+    const fine = series.find(
+      (s) => s.family === 'sum' && s.granularityMs === 1000 && !s.eventTypes,
+    ) as SeriesDef;
+    const t = Date.UTC(2026, 5, 1);
+    const label = (once: string, atMs: number, withdraw = false): VelocityOp => ({
+      reads: [],
+      writes: [
+        {
+          series: fine,
+          entity: 'term',
+          atMs,
+          amount: 7,
+          value: null,
+          once,
+          ...(withdraw ? { withdraw: true } : {}),
+        },
+      ],
+    });
+    const read = async (atMs: number) => {
+      const [[reading]] = (await store.run([
+        { reads: [{ series: fine, entity: 'term', atMs, value: null }], writes: [] },
+      ])) as [[SeriesReading]];
+      return { counts: reading.counts, sums: reading.sums };
+    };
+    // Two frauds labelled, the first one older than later buckets; a withdrawal of a token never
+    // counted changes nothing.
+    await store.run([label('evt_1', t), label('evt_2', t + 10 * MIN), label('evt_3', t + 20 * MIN, true)]);
+    // windows 5m, 1h, all
+    expect(await read(t + 20 * MIN)).toEqual({ counts: [0, 2, 2], sums: [0, 14, 14] });
+    // The first is withdrawn twice: it leaves once, from its bucket and every later one.
+    await store.run([label('evt_1', t, true), label('evt_1', t, true)]);
+    expect(await read(t + 20 * MIN)).toEqual({ counts: [0, 1, 1], sums: [0, 7, 7] });
+    expect(await read(t + 1000)).toEqual({ counts: [0, 0, 0], sums: [0, 0, 0] });
+    // Labelled again, it counts again.
+    await store.run([label('evt_1', t)]);
+    expect(await read(t + 20 * MIN)).toEqual({ counts: [0, 2, 2], sums: [0, 14, 14] });
+    await store.close();
+  });
+
   it('a series reads in the order operations are given, and unknown keys read as zero', async () => {
     const store = await make();
     const { series } = model();

@@ -128,6 +128,35 @@ describe('velocity through the API (memory store)', () => {
     }
     const after = await decide({ occurred_at: at(302), session: { ip: '198.51.100.9', device_id: device } });
     expect(after.snapshot['velocity.device.frauds_365d']).toBe(1);
+
+    // The platform withdraws it (not fraud after all): the count goes back, once, however often.
+    for (let i = 0; i < 2; i++) {
+      const withdrawn = {
+        id: eventId('lbl'),
+        type: 'label',
+        occurred_at: at(310 + i),
+        label: { is_fraud: false, event_id: paid.id },
+      };
+      expect((await t.post('/v1/events', withdrawn)).statusCode).toBe(200);
+    }
+    const cleared = await decide({
+      occurred_at: at(320),
+      session: { ip: '198.51.100.9', device_id: device },
+    });
+    expect(cleared.snapshot['velocity.device.frauds_365d']).toBe(0);
+    // An issuer's fraud alert for it later counts it again.
+    const alert = {
+      id: eventId('fa'),
+      type: 'fraud_alert.received',
+      occurred_at: at(330),
+      related_event_id: paid.id,
+    };
+    expect((await t.post('/v1/events', alert)).statusCode).toBe(200);
+    const alerted = await decide({
+      occurred_at: at(340),
+      session: { ip: '198.51.100.9', device_id: device },
+    });
+    expect(alerted.snapshot['velocity.device.frauds_365d']).toBe(1);
   });
 
   it('adds a counter and a derived feature through the API, filled from the log, usable by rules', async () => {
@@ -220,11 +249,24 @@ describe('memory counters survive a restart: rebuilt from the event log', () => 
     const occurred = (m: number) => new Date(Date.parse('2026-11-21T08:00:00Z') + m * 60_000).toISOString();
     try {
       const first = await createServices(config);
+      const paid: string[] = [];
       for (let i = 0; i < 4; i++) {
-        await first.ingestor.ingest(
+        const ack = await first.ingestor.ingest(
           paymentAttempted({ occurred_at: occurred(i), payment_method: card, user: { id: `r_${i}` } }),
         );
+        paid.push(ack.event_id);
       }
+      // Two frauds labelled, one of them withdrawn: the log replays them in order.
+      const label = (m: number, event: string, isFraud: boolean) =>
+        first.ingestor.ingest({
+          id: `lbl_restart_${event}_${isFraud}`,
+          type: 'label',
+          occurred_at: occurred(m),
+          label: { is_fraud: isFraud, event_id: event },
+        });
+      await label(4, paid[0] as string, true);
+      await label(4, paid[1] as string, true);
+      await label(5, paid[0] as string, false);
       await first.close();
       const second = await createServices(config);
       try {
@@ -240,6 +282,7 @@ describe('memory counters survive a restart: rebuilt from the event log', () => 
         const snapshot = await second.live.snapshots.open(second.keyring, row.snapshot as string);
         expect(snapshot['velocity.card.attempts_1h']).toBe(4);
         expect(snapshot['velocity.card.distinct_users_24h']).toBe(4);
+        expect(snapshot['velocity.card.frauds_30d']).toBe(1);
       } finally {
         await second.close();
       }

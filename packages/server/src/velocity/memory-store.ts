@@ -126,8 +126,10 @@ function readSum(r: EntityRecord, o: number, read: SeriesRead, out: SeriesReadin
   }
 }
 
-function addSum(r: EntityRecord, o: number, w: SeriesWrite): void {
+/** Adds `dc` events (1, or −1 to take one back) with `amount` each to a sum block. */
+function addSum(r: EntityRecord, o: number, w: SeriesWrite, dc: number): void {
   const def = w.series;
+  const amount = dc * w.amount;
   const g = def.granularityMs;
   const bucket = Math.floor(w.atMs / g);
   const base = o + SUM_HEAD;
@@ -139,8 +141,8 @@ function addSum(r: EntityRecord, o: number, w: SeriesWrite): void {
     const end = base + n * 3;
     const prevC = n > first ? (r[end - 2] as number) : 0;
     const prevS = n > first ? (r[end - 1] as number) : 0;
-    if (end === r.length) r.push(bucket, prevC + 1, prevS + w.amount);
-    else r.splice(end, 0, bucket, prevC + 1, prevS + w.amount);
+    if (end === r.length) r.push(bucket, prevC + dc, prevS + amount);
+    else r.splice(end, 0, bucket, prevC + dc, prevS + amount);
     grew = 3;
   } else {
     const i = findEntry(r, o, bucket);
@@ -158,8 +160,8 @@ function addSum(r: EntityRecord, o: number, w: SeriesWrite): void {
     }
     const end = base + (n + grew / 3) * 3;
     for (let j = base + from * 3; j < end; j += 3) {
-      r[j + 1] = (r[j + 1] as number) + 1;
-      r[j + 2] = (r[j + 2] as number) + w.amount;
+      r[j + 1] = (r[j + 1] as number) + dc;
+      r[j + 2] = (r[j + 2] as number) + amount;
     }
   }
   r[o + 1] = (r[o + 1] as number) + grew;
@@ -435,10 +437,15 @@ export class MemoryVelocityStore implements VelocityStore {
 
   private write(w: SeriesWrite): void {
     const def = w.series;
+    let dc = 1;
     if (w.once !== undefined) {
       const token = `${def.id}\u0001${w.once}`;
-      if (this.once.has(token)) return;
-      this.once.add(token);
+      if (w.withdraw) {
+        // Only what this token counted is taken back, once.
+        if (!this.once.delete(token) || def.family !== 'sum') return;
+        dc = -1;
+      } else if (this.once.has(token)) return;
+      else this.once.add(token);
     }
     let num = this.numbers.get(def.id);
     if (num === undefined) {
@@ -458,7 +465,7 @@ export class MemoryVelocityStore implements VelocityStore {
       record = ofKind.get(w.entity) as EntityRecord;
     }
     const r = record as EntityRecord;
-    if (def.family === 'sum') addSum(r, o, w);
+    if (def.family === 'sum') addSum(r, o, w, dc);
     else if (def.family === 'distinct') {
       if (w.value !== null) this.addDistinct(r, o, w.value, w.atMs, def.retentionMs);
     } else this.addRecency(r, o, w.value, w.atMs);

@@ -25,8 +25,10 @@ const VALUE_CONTEXT = 'velocity.value';
  * and dropped (as in memory-store.ts). A distinct series is a sorted set of value hashes scored
  * by the last time seen; a recency series is a hash of f (first time), l (last time) and v (the
  * hash of the newest event's value, '' for none), and for a series that keeps its value
- * (positions, IP countries) p, the newest value encrypted with the keyring: Redis never holds it in the clear. A write with a once token counts only if the
- * token's hash is new to the series' set of tokens (a set beside the series, same hash tag).
+ * (positions, IP countries) p, the newest value encrypted with the keyring: Redis never holds it
+ * in the clear. A write with a once token counts only if the token's hash is new to the series'
+ * set of tokens (a set beside the series, same hash tag); a withdrawal (its token set's index sent
+ * negated) subtracts from a sum series only if it removes the token from that set.
  *
  * The script's time goes to redis.call and to Lua itself, so it does as little of both as it can:
  * a sum series is read as its newest entries, which answer the current total and the short
@@ -116,9 +118,10 @@ local function trim(key, cutoff)
   end
 end
 
--- Adds one event at bucket b. Returns, when the event made a new newest bucket, the previous
--- newest bucket (-inf for none) and the new running count.
-local function addSum(key, b, amount)
+-- Adds dc events (1, or -1 to take one back) with amount in all at bucket b. Returns, when the
+-- event made a new newest bucket, the previous newest bucket (-inf for none) and the new running
+-- count.
+local function addSum(key, b, amount, dc)
   local t = tops[key] or top(key)
   if t == EMPTY then
     t = {}
@@ -128,14 +131,14 @@ local function addSum(key, b, amount)
   local nb, nc, ns = NEG, 0, 0
   if count > 0 then nb, nc, ns = unpk(ENTRY, t[1]) end
   if nb < b then
-    local m = pack(ENTRY, b, nc + 1, ns + amount)
+    local m = pack(ENTRY, b, nc + dc, ns + amount)
     call('ZADD', key, fmt('%d', b), m)
     insert(t, 1, m)
     tn[key] = count + 1
-    return nb, nc + 1
+    return nb, nc + dc
   end
   if nb == b then
-    local m = pack(ENTRY, b, nc + 1, ns + amount)
+    local m = pack(ENTRY, b, nc + dc, ns + amount)
     call('ZREM', key, t[1])
     call('ZADD', key, fmt('%d', b), m)
     t[1] = m
@@ -156,13 +159,13 @@ local function addSum(key, b, amount)
       pc, ps = c, s
     end
     args[1] = bs
-    args[2] = pack(ENTRY, b, pc + 1, ps + amount)
+    args[2] = pack(ENTRY, b, pc + dc, ps + amount)
   end
   call('ZREMRANGEBYSCORE', key, bs, '+inf')
   for j = 1, #later do
     local eb, ec, es = unpk(ENTRY, later[j])
     args[#args + 1] = fmt('%d', eb)
-    args[#args + 1] = pack(ENTRY, eb, ec + 1, es + amount)
+    args[#args + 1] = pack(ENTRY, eb, ec + dc, es + amount)
     if #args >= 1000 then
       call('ZADD', key, unpack(args))
       args = {}
@@ -356,7 +359,17 @@ for _ = 1, A[1] do
     end
     local o = A[i + 3]
     local f = s.family
-    if o then
+    local dc = 1
+    if o and o < 0 then
+      -- Taken back (a withdrawn label): only what this token counted, once, as its opposite.
+      if call('SREM', KEYS[-o], A[i + 4]) == 1 and f == 1 then
+        dc = -1
+        x = -x
+      else
+        f = 0
+      end
+      i = i + 5
+    elseif o then
       -- Counted once per series: a token seen before means this write was already counted.
       local fresh = call('SADD', KEYS[o], A[i + 4]) == 1
       if fresh then call('PEXPIRE', KEYS[o], s.idle) else f = 0 end
@@ -367,7 +380,7 @@ for _ = 1, A[1] do
     if f == 1 then
       local g = s.g
       local b = floor(at / g)
-      local was, count = addSum(key, b, x)
+      local was, count = addSum(key, b, x, dc)
       if was then
         if s.keep > 0 and count % 8 == 0 then trim(key, floor((at - s.keep) / g)) end
         if was == NEG or floor(was * g / DAY) ~= floor(b * g / DAY) then call('PEXPIRE', key, s.idle) end
@@ -721,7 +734,9 @@ export class RedisVelocityStore implements VelocityStore {
           body.str(write.value === null ? null : this.keyring.encrypt(write.value, VALUE_CONTEXT));
         if (write.once === undefined) body.str(null);
         else {
-          body.num(index(s, write.entity, true));
+          // A write that takes back what its token counted names the token set negated.
+          const onceKey = index(s, write.entity, true);
+          body.num(write.withdraw ? -onceKey : onceKey);
           body.str(this.keyring.blindIndex('velocity-once', write.once).slice(0, 16));
         }
       }

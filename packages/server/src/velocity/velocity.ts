@@ -26,16 +26,26 @@ export interface CountedEvent {
   action: Action | null;
 }
 
-/** The event a label, a fraud alert or a dispute names, and what it says of it. */
-function labelTarget(event: Event): { eventId: string; outcomes: CounterOutcome[] } | null {
+/**
+ * What a label, a fraud alert or a dispute says of an earlier event: that it counts in these
+ * outcomes, or (a label saying not fraud) that it no longer counts as fraud.
+ */
+interface LabelTarget {
+  eventId: string;
+  outcomes: CounterOutcome[];
+  withdraw: boolean;
+}
+
+function labelTarget(event: Event): LabelTarget | null {
   if (event.type === 'label') {
     const id = event.label?.event_id;
-    return id && event.label?.is_fraud ? { eventId: id, outcomes: ['fraud'] } : null;
+    if (!id || !event.label) return null;
+    return { eventId: id, outcomes: ['fraud'], withdraw: !event.label.is_fraud };
   }
   if (event.type === 'fraud_alert.received' && event.related_event_id)
-    return { eventId: event.related_event_id, outcomes: ['fraud'] };
+    return { eventId: event.related_event_id, outcomes: ['fraud'], withdraw: false };
   if (event.type === 'dispute.opened' && event.related_event_id)
-    return { eventId: event.related_event_id, outcomes: ['disputed', 'fraud'] };
+    return { eventId: event.related_event_id, outcomes: ['disputed', 'fraud'], withdraw: false };
   return null;
 }
 
@@ -110,12 +120,12 @@ export class Velocity {
   private async countOrThrow(events: readonly CountedEvent[]): Promise<void> {
     const model = this.model();
     const ops: VelocityOp[] = [];
-    const targets = new Map<string, CounterOutcome[]>();
+    const targets: LabelTarget[] = [];
     for (const { n, action } of events) {
       const writes = this.divert(n.event.id, model.writes(n, action));
       if (writes.length) ops.push({ reads: [], writes });
       const target = labelTarget(n.event);
-      if (target) targets.set(target.eventId, [...(targets.get(target.eventId) ?? []), ...target.outcomes]);
+      if (target) targets.push(target);
     }
     ops.push(...(await this.labelOps(model, targets, null)));
     if (ops.length) await this.store.run(ops);
@@ -132,21 +142,29 @@ export class Velocity {
     return now;
   }
 
+  /** The writes of labels, in the order the labels came (a label, then its withdrawal). */
   private async labelOps(
     model: VelocityModel,
-    targets: Map<string, CounterOutcome[]>,
+    targets: readonly LabelTarget[],
     only: Set<string> | null,
   ): Promise<VelocityOp[]> {
-    if (!targets.size) return [];
-    const rows = await eventsByIds(this.db, [...targets.keys()]);
-    const ops: VelocityOp[] = [];
-    for (const row of rows) {
+    if (!targets.length) return [];
+    const labelled = new Map<string, NormalisedEvent>();
+    for (const row of await eventsByIds(this.db, [...new Set(targets.map((t) => t.eventId))])) {
       const event = JSON.parse(this.keyring.decrypt(row.payload, PAYLOAD_CONTEXT)) as Event;
-      const n = this.normalise(event);
-      let writes = model.labelWrites(n, targets.get(row.id) ?? []);
+      labelled.set(row.id, this.normalise(event));
+    }
+    const ops: VelocityOp[] = [];
+    for (const target of targets) {
+      const n = labelled.get(target.eventId);
+      if (!n) continue;
+      let writes = target.withdraw
+        ? model.withdrawWrites(n, target.outcomes)
+        : model.labelWrites(n, target.outcomes);
       if (only) writes = writes.filter((w) => only.has(w.series.id));
-      // Diverted label writes always apply after a back-fill (`once` keeps them from counting twice).
-      else writes = this.divert(`\u0000${row.id}`, writes);
+      // Diverted label writes always apply after a back-fill, in order (`once` keeps them from
+      // counting twice, and a withdrawal from taking back what was not counted).
+      else writes = this.divert(`\u0000${target.eventId}`, writes);
       if (writes.length) ops.push({ reads: [], writes });
     }
     return ops;
@@ -180,7 +198,7 @@ export class Velocity {
     try {
       for (;;) {
         const rows = await eventLogPage(this.db, after, LOG_PAGE);
-        const targets = new Map<string, CounterOutcome[]>();
+        const targets: LabelTarget[] = [];
         const ops: VelocityOp[] = [];
         for (const row of rows) {
           if (backfill.pending.has(row.id)) backfill.seen.add(row.id);
@@ -189,11 +207,10 @@ export class Velocity {
           const writes = model.writes(n, row.action as Action | null).filter((w) => only.has(w.series.id));
           if (writes.length) ops.push({ reads: [], writes });
           const target = labelTarget(event);
-          if (target)
-            targets.set(target.eventId, [...(targets.get(target.eventId) ?? []), ...target.outcomes]);
+          if (target) targets.push(target);
         }
         store.runSync(ops);
-        if (targets.size) store.runSync(await this.labelOps(model, targets, only));
+        if (targets.length) store.runSync(await this.labelOps(model, targets, only));
         events += rows.length;
         onProgress?.(events);
         const last = rows.at(-1);

@@ -32,7 +32,8 @@ const spec = (
   ...s,
 });
 
-function model(): { series: SeriesDef[] } {
+/** The series, and the one-second count and sum series with no filter that several tests use. */
+function model(): { series: SeriesDef[]; fine: SeriesDef } {
   const compiled = VelocityModel.compile(
     [
       spec({ name: 'fine', aggregate: 'count', windows: ['5m', '1h', 'all'], granularity: '1s' }),
@@ -66,7 +67,10 @@ function model(): { series: SeriesDef[] } {
     ].map((s) => ({ spec: s, source: 'api' as const })),
   );
   if (!compiled.ok) throw new Error(JSON.stringify(compiled.problems));
-  return { series: compiled.model.series };
+  const { series } = compiled.model;
+  const fine = series.find((s) => s.family === 'sum' && s.granularityMs === 1000 && !s.eventTypes);
+  if (!fine) throw new Error('no fine series');
+  return { series, fine };
 }
 
 function reference(written: SeriesWrite[], read: SeriesRead): SeriesReading {
@@ -234,10 +238,7 @@ describe.each(STORES)('velocity store conformance: $name', ({ make }) => {
 
   it('counts (t − W, t] exactly at one-second granularity, and to the bucket at one minute', async () => {
     const store = await make();
-    const { series } = model();
-    const fine = series.find(
-      (s) => s.family === 'sum' && s.granularityMs === 1000 && !s.eventTypes,
-    ) as SeriesDef;
+    const { series, fine } = model();
     const coarse = series.find((s) => s.family === 'sum' && s.granularityMs === MIN) as SeriesDef;
     const t = Date.UTC(2026, 2, 1, 12, 0, 0);
     const ops: VelocityOp[] = [
@@ -268,10 +269,7 @@ describe.each(STORES)('velocity store conformance: $name', ({ make }) => {
 
   it('counts a write carrying a once token one time per series, however often it comes', async () => {
     const store = await make();
-    const { series } = model();
-    const fine = series.find(
-      (s) => s.family === 'sum' && s.granularityMs === 1000 && !s.eventTypes,
-    ) as SeriesDef;
+    const { series, fine } = model();
     const users = series.find((s) => s.family === 'distinct' && !s.eventTypes) as SeriesDef;
     const t = Date.UTC(2026, 3, 1);
     const label = (s: SeriesDef, once: string): VelocityOp => ({
@@ -297,10 +295,7 @@ describe.each(STORES)('velocity store conformance: $name', ({ make }) => {
 
   it('takes back a withdrawn write once, only if its token counted it, in every bucket after it', async () => {
     const store = await make();
-    const { series } = model();
-    const fine = series.find(
-      (s) => s.family === 'sum' && s.granularityMs === 1000 && !s.eventTypes,
-    ) as SeriesDef;
+    const { fine } = model();
     const t = Date.UTC(2026, 5, 1);
     const label = (once: string, atMs: number, withdraw = false): VelocityOp => ({
       reads: [],
@@ -339,10 +334,7 @@ describe.each(STORES)('velocity store conformance: $name', ({ make }) => {
 
   it('a series reads in the order operations are given, and unknown keys read as zero', async () => {
     const store = await make();
-    const { series } = model();
-    const fine = series.find(
-      (s) => s.family === 'sum' && s.granularityMs === 1000 && !s.eventTypes,
-    ) as SeriesDef;
+    const { fine } = model();
     const t = Date.UTC(2026, 2, 1);
     const w = (atMs: number): VelocityOp => ({
       reads: [{ series: fine, entity: 'x', atMs, value: null }],

@@ -686,12 +686,8 @@ export class VelocityModel {
       if (!series.outcome || !outcomes.includes(series.outcome)) continue;
       if (withdraw && series.family !== 'sum') continue;
       const write = this.writeOf(series, labelled, atMs);
-      if (!write) continue;
-      out.push(
-        withdraw
-          ? { ...write, once: labelled.event.id, withdraw: true }
-          : { ...write, once: labelled.event.id },
-      );
+      if (write)
+        out.push({ ...write, once: labelled.event.id, ...(withdraw && { withdraw: true as const }) });
     }
     return out;
   }
@@ -774,7 +770,7 @@ function compileFill(
       if (attributes.length > 2) lines.push(`  if (r.changed !== null) out[${name(2)}] = r.changed;`);
       if (counter.series.keepsValue && spec.of !== 'position') {
         lines.push(`  if (r.previous != null) out[${name(3)}] = r.previous;`);
-      } else if (counter.series.keepsValue) {
+      } else if (spec.of === 'position') {
         lines.push(
           '  if (here !== null && r.previous != null && r.last !== null) {',
           '    const km = travelKm(r.previous, here);',

@@ -29,7 +29,7 @@ export function idleAfterMs(series: SeriesDef): number {
  * series compares. Two values of one series collide with odds of about n² / 2⁵⁴, as the Redis
  * store's HMACs do; the conformance suite holds both to the same answers.
  */
-export function hash53(s: string): number {
+function hash53(s: string): number {
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
   for (let i = 0; i < s.length; i++) {
@@ -375,10 +375,11 @@ export class MemoryVelocityStore implements VelocityStore {
     }
     // Past INLINE_VALUES: the values move to a map of their own.
     const many = new ManyValues();
-    const pairs: [number, number][] = [];
-    for (let i = o + DISTINCT_HEAD; i < end; i += 2) pairs.push([r[i] as number, r[i + 1] as number]);
-    for (const [v, t] of pairs) many.seen.set(v, t);
-    many.times.push(...pairs.map(([, t]) => t).sort((x, y) => x - y));
+    for (let i = o + DISTINCT_HEAD; i < end; i += 2) {
+      many.seen.set(r[i] as number, r[i + 1] as number);
+      many.times.push(r[i + 1] as number);
+    }
+    many.times.sort((x, y) => x - y);
     const index = this.freeLarge.pop() ?? this.large.length;
     this.large[index] = many;
     r[o + 4] = index;

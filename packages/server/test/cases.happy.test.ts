@@ -39,6 +39,26 @@ describe.each(BACKENDS)('review cases on $name', (backend) => {
     return found.id;
   }
 
+  /** The cases service of a second node on the same storage. */
+  function anotherNode(contactShopperMs = 60_000): Cases {
+    const s = t.services;
+    return new Cases(
+      s.db,
+      s.keyring,
+      s.audit,
+      s.clock,
+      s.ids,
+      s.live,
+      s.lists,
+      s.ingestor,
+      s.webhooks,
+      { slaMs: 60_000, contactShopperMs },
+      (e) => {
+        throw e;
+      },
+    );
+  }
+
   it('opens one case per review decision, with the queue’s fields', async () => {
     const rule = await t.post('/v1/rules', {
       name: 'Large GBP payments',
@@ -87,6 +107,24 @@ describe.each(BACKENDS)('review cases on $name', (backend) => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.code).toBe('invalid_cursor');
     expect((await t.get('/v1/cases?min_score=101')).statusCode).toBe(422);
+  });
+
+  it('opens many review decisions in one pass, one case each, also with two nodes at once', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push(await reviewed(`batch_${i}`));
+    const other = anotherNode();
+    await Promise.all([t.services.cases.refresh(), other.refresh()]);
+    const all = (await t.get('/v1/cases?limit=500')).json() as {
+      data: { id: string; event_id: string; user_id: string }[];
+    };
+    for (const [i, eventId] of ids.entries()) {
+      const mine = all.data.filter((c) => c.event_id === eventId);
+      expect(mine).toHaveLength(1);
+      expect(mine[0]?.user_id).toBe(`batch_${i}`);
+      const one = (await t.get(`/v1/cases/${mine[0]?.id}`)).json();
+      expect(one.notes.map((n: { kind: string }) => n.kind)).toEqual(['opened']);
+    }
+    await other.stop();
   });
 
   it('lets one analyst hold a case, a viewer only read, and rejects into the block lists', async () => {
@@ -184,23 +222,8 @@ describe.each(BACKENDS)('review cases on $name', (backend) => {
   });
 
   it('rejects a contacted shopper who does not answer in time', async () => {
-    const s = t.services;
     // The same service with a deadline of 50 ms, on the same storage.
-    const quick = new Cases(
-      s.db,
-      s.keyring,
-      s.audit,
-      s.clock,
-      s.ids,
-      s.live,
-      s.lists,
-      s.ingestor,
-      s.webhooks,
-      { slaMs: 60_000, contactShopperMs: 50 },
-      (e) => {
-        throw e;
-      },
-    );
+    const quick = anotherNode(50);
     const id = await caseOf(await reviewed('silent_shopper'));
     const waiting = await quick.decide(
       id,

@@ -51,18 +51,22 @@ export async function reviewDecisionsWithoutCase(
     .execute() as Promise<ReviewDecision[]>;
 }
 
-/** Inserts the case unless its decision has one already; true when inserted. */
-export async function insertCase(tx: Executor, row: Insertable<CasesTable>): Promise<boolean> {
-  const result = await tx
+/** Inserts the cases whose decision has none yet, in one statement; returns those inserted. */
+export async function insertCases(
+  tx: Executor,
+  rows: Insertable<CasesTable>[],
+): Promise<{ id: string; decision_id: string }[]> {
+  if (rows.length === 0) return [];
+  return tx
     .insertInto('cases')
-    .values(row)
+    .values(rows)
     .onConflict((oc) => oc.column('decision_id').doNothing())
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+    .returning(['id', 'decision_id'])
+    .execute();
 }
 
-export async function insertCaseNote(tx: Executor, row: Insertable<CaseNotesTable>): Promise<void> {
-  await tx.insertInto('case_notes').values(row).execute();
+export async function insertCaseNotes(tx: Executor, rows: Insertable<CaseNotesTable>[]): Promise<void> {
+  if (rows.length) await tx.insertInto('case_notes').values(rows).execute();
 }
 
 export async function findCase(db: Executor, id: string): Promise<CaseRow | undefined> {

@@ -12,9 +12,10 @@ import {
   caseNotes,
   casesPastContactDeadline,
   findCase,
-  insertCase,
-  insertCaseNote,
+  insertCaseNotes,
+  insertCases,
   listCases,
+  type ReviewDecision,
   reviewDecisionsWithoutCase,
   updateCaseIf,
 } from '../repositories/cases.js';
@@ -82,7 +83,7 @@ export class Cases extends Polled {
     const startedAt = this.clock.now().getTime();
     for (;;) {
       const pending = await reviewDecisionsWithoutCase(this.db, this.since, PAGE);
-      for (const d of pending) await this.open(d);
+      await this.open(pending);
       const last = pending.at(-1);
       if (pending.length < PAGE || !last) break;
       this.since = new Date(last.created_at);
@@ -98,45 +99,70 @@ export class Cases extends Polled {
     }
   }
 
-  private async open(d: Awaited<ReturnType<typeof reviewDecisionsWithoutCase>>[number]): Promise<void> {
-    let country: string | null = null;
-    if (d.snapshot) {
-      const features = await this.live.snapshots.open(this.keyring, d.snapshot);
-      country = typeof features['ip.country'] === 'string' ? features['ip.country'] : null;
-    }
+  /**
+   * Opens a case for each decision, a page in one transaction: under load a third of decisions
+   * may ask for review, and a transaction each would hold the database longer than the events do.
+   */
+  private async open(decisions: ReviewDecision[]): Promise<void> {
+    if (decisions.length === 0) return;
     const now = this.clock.now();
-    const id = this.ids.next('case');
+    const rows = await Promise.all(
+      decisions.map(async (d) => {
+        let country: string | null = null;
+        if (d.snapshot) {
+          const features = await this.live.snapshots.open(this.keyring, d.snapshot);
+          country = typeof features['ip.country'] === 'string' ? features['ip.country'] : null;
+        }
+        return {
+          id: this.ids.next('case'),
+          decision_id: d.id,
+          event_id: d.event_id,
+          event_type: d.event_type,
+          user_id: d.user_id,
+          score: d.score,
+          amount_ref: d.amount_ref === null ? null : Number(d.amount_ref),
+          country,
+          matched_rules: d.matched_rules,
+          status: 'open',
+          assignee: null,
+          escalated: false,
+          outcome: null,
+          block_on_timeout: [],
+          opened_at: now,
+          due_at: new Date(now.getTime() + this.settings.slaMs),
+          contact_deadline: null,
+          closed_at: null,
+        };
+      }),
+    );
     await this.db.transaction().execute(async (tx) => {
-      const opened = await insertCase(tx, {
-        id,
-        decision_id: d.id,
-        event_id: d.event_id,
-        event_type: d.event_type,
-        user_id: d.user_id,
-        score: d.score,
-        amount_ref: d.amount_ref === null ? null : Number(d.amount_ref),
-        country,
-        matched_rules: d.matched_rules,
-        status: 'open',
-        assignee: null,
-        escalated: false,
-        outcome: null,
-        block_on_timeout: [],
-        opened_at: now,
-        due_at: new Date(now.getTime() + this.settings.slaMs),
-        contact_deadline: null,
-        closed_at: null,
-      });
-      if (!opened) return;
-      await this.note(tx, id, 'system', 'opened', null);
-      await this.webhooks.enqueue(tx, 'case.opened', {
-        case_id: id,
-        decision_id: d.id,
-        event_id: d.event_id,
-        user_id: d.user_id,
-        score: d.score,
-        matched_rules: d.matched_rules,
-      });
+      // A decision another node opened meanwhile is left out by the insert.
+      const opened = new Set((await insertCases(tx, rows)).map((c) => c.id));
+      const fresh = rows.filter((r) => opened.has(r.id));
+      if (fresh.length === 0) return;
+      await insertCaseNotes(
+        tx,
+        fresh.map((r) => ({
+          id: this.ids.next('note'),
+          case_id: r.id,
+          at: now,
+          author: 'system',
+          kind: 'opened',
+          body: null,
+        })),
+      );
+      await this.webhooks.enqueue(
+        tx,
+        'case.opened',
+        fresh.map((r) => ({
+          case_id: r.id,
+          decision_id: r.decision_id,
+          event_id: r.event_id,
+          user_id: r.user_id,
+          score: r.score,
+          matched_rules: r.matched_rules,
+        })),
+      );
     });
   }
 
@@ -175,20 +201,22 @@ export class Cases extends Polled {
   }
 
   private async note(
-    tx: Parameters<typeof insertCaseNote>[0],
+    tx: Parameters<typeof insertCaseNotes>[0],
     caseId: string,
     author: string,
     kind: string,
     body: string | null,
   ): Promise<void> {
-    await insertCaseNote(tx, {
-      id: this.ids.next('note'),
-      case_id: caseId,
-      at: this.clock.now(),
-      author,
-      kind,
-      body: body === null ? null : this.keyring.encrypt(body, 'case_notes.body'),
-    });
+    await insertCaseNotes(tx, [
+      {
+        id: this.ids.next('note'),
+        case_id: caseId,
+        at: this.clock.now(),
+        author,
+        kind,
+        body: body === null ? null : this.keyring.encrypt(body, 'case_notes.body'),
+      },
+    ]);
   }
 
   async list(
@@ -290,14 +318,16 @@ export class Cases extends Polled {
         'contacted',
         input.note ?? null,
         (tx, row) =>
-          this.webhooks.enqueue(tx, 'case.contact_shopper', {
-            case_id: row.id,
-            decision_id: row.decision_id,
-            event_id: row.event_id,
-            user_id: row.user_id,
-            contact_deadline: deadline.toISOString(),
-            actions: ['contact_user'],
-          }),
+          this.webhooks.enqueue(tx, 'case.contact_shopper', [
+            {
+              case_id: row.id,
+              decision_id: row.decision_id,
+              event_id: row.event_id,
+              user_id: row.user_id,
+              contact_deadline: deadline.toISOString(),
+              actions: ['contact_user'],
+            },
+          ]),
       );
     }
     return this.close(row, input.outcome, actor, block, input.note ?? null);
@@ -338,16 +368,18 @@ export class Cases extends Polled {
           target: row.id,
           details: { outcome, block, decision_id: row.decision_id },
         });
-        await this.webhooks.enqueue(tx, 'case.decided', {
-          case_id: row.id,
-          decision_id: row.decision_id,
-          event_id: row.event_id,
-          user_id: row.user_id,
-          outcome,
-          // What the platform must do: a rejected transaction is cancelled and refunded.
-          actions: outcome === 'accept' ? [] : ['cancel', 'refund'],
-          blocked: outcome === 'accept' ? [] : block,
-        });
+        await this.webhooks.enqueue(tx, 'case.decided', [
+          {
+            case_id: row.id,
+            decision_id: row.decision_id,
+            event_id: row.event_id,
+            user_id: row.user_id,
+            outcome,
+            // What the platform must do: a rejected transaction is cancelled and refunded.
+            actions: outcome === 'accept' ? [] : ['cancel', 'refund'],
+            blocked: outcome === 'accept' ? [] : block,
+          },
+        ]);
         return changed;
       });
     }
@@ -398,7 +430,7 @@ export class Cases extends Polled {
     changes: Parameters<typeof updateCaseIf>[3],
     kind: string,
     body: string | null,
-    then?: (tx: Parameters<typeof insertCaseNote>[0], row: CaseRow) => Promise<void>,
+    then?: (tx: Parameters<typeof insertCaseNotes>[0], row: CaseRow) => Promise<void>,
   ): Promise<CaseView> {
     const changed = await this.db.transaction().execute(async (tx) => {
       const row = await updateCaseIf(tx, id, where, changes);

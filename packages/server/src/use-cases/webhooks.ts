@@ -150,21 +150,24 @@ export class Webhooks extends Polled {
     if (!done) throw new WardenError('not_found', `No active webhook endpoint ${id}`);
   }
 
-  /** Queues `kind` for every endpoint that takes it, inside the caller's transaction. */
-  async enqueue(tx: Executor, kind: WebhookKind, data: Record<string, unknown>): Promise<void> {
+  /** Queues one `kind` event per item of `data` for every endpoint that takes it, inside the caller's transaction. */
+  async enqueue(tx: Executor, kind: WebhookKind, data: Record<string, unknown>[]): Promise<void> {
+    if (data.length === 0) return;
     const endpoints = await endpointsFor(tx, kind);
     if (!endpoints.length) return;
     const now = this.clock.now();
-    // One id for the event, the same at every endpoint and on every attempt: receivers dedupe on it.
-    const payload = JSON.stringify({
-      id: this.ids.next('whe'),
-      type: kind,
-      created_at: now.toISOString(),
-      data,
-    });
     await insertDeliveries(
       tx,
-      endpoints.map((e) => pendingDelivery(this.ids.next('whd'), e.id, kind, payload, now)),
+      data.flatMap((item) => {
+        // One id for the event, the same at every endpoint and on every attempt: receivers dedupe on it.
+        const payload = JSON.stringify({
+          id: this.ids.next('whe'),
+          type: kind,
+          created_at: now.toISOString(),
+          data: item,
+        });
+        return endpoints.map((e) => pendingDelivery(this.ids.next('whd'), e.id, kind, payload, now));
+      }),
     );
   }
 

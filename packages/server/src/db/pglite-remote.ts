@@ -32,6 +32,15 @@ interface Reply {
   inserted?: string[];
   earlier?: unknown[];
   error?: { message: string; code?: string };
+  durability?: Durability | null;
+}
+
+/** What the database thread has flushed to disk (db/durable-fs.js); null when it runs in memory. */
+export interface Durability {
+  fileFlushes: number;
+  dirFlushes: number;
+  /** Whether some WAL or a new name is written but not yet flushed. */
+  pending: boolean;
 }
 
 /** An error from Postgres inside the worker, with its SQLSTATE code kept. */
@@ -96,6 +105,10 @@ export class RemotePGlite implements PGliteLike {
   async writeEvents(batch: EventBatch) {
     const reply = await this.call({ op: 'writeEvents', ...batch });
     return { inserted: reply.inserted ?? [], earlier: reply.earlier ?? [] };
+  }
+
+  async durability(): Promise<Durability | null> {
+    return (await this.call({ op: 'durability' })).durability ?? null;
   }
 
   async close(): Promise<void> {

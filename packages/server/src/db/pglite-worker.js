@@ -1,8 +1,12 @@
 // Runs PGlite on a worker thread, so Postgres-in-WebAssembly works on its own core while the main
 // thread parses requests and decides. Plain JavaScript: it is loaded by a Worker, outside tsx.
+import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
+import { makeDurable } from './durable-fs.js';
 
+// On disk, each write is flushed before its answer (see durable-fs.js); in memory there is no disk.
+const durable = workerData.dataDir ? makeDurable(fs, workerData.dataDir) : null;
 const pglite = workerData.dataDir ? new PGlite(workerData.dataDir) : new PGlite();
 
 function serialiseError(error) {
@@ -87,16 +91,27 @@ parentPort.on('message', async (message) => {
   try {
     if (op === 'ready') {
       await pglite.waitReady;
+      durable?.commit();
       parentPort.postMessage({ id, ok: true });
     } else if (op === 'query') {
       const options = { rowMode: 'object' };
       if (message.blob !== undefined) options.blob = new Blob([message.blob]);
       const result = await pglite.query(message.sql, message.params, options);
+      durable?.commit();
       parentPort.postMessage({ id, ok: true, rows: result.rows, affectedRows: result.affectedRows });
     } else if (op === 'writeEvents') {
-      parentPort.postMessage({ id, ok: true, ...(await writeEvents(message)) });
+      const written = await writeEvents(message);
+      durable?.commit();
+      parentPort.postMessage({ id, ok: true, ...written });
+    } else if (op === 'durability') {
+      parentPort.postMessage({
+        id,
+        ok: true,
+        durability: durable ? { ...durable.stats, pending: durable.pending() } : null,
+      });
     } else if (op === 'close') {
       if (!pglite.closed) await pglite.close();
+      durable?.commit();
       parentPort.postMessage({ id, ok: true });
     }
   } catch (error) {

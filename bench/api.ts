@@ -362,6 +362,8 @@ interface PhaseResult {
   /** Warden only: acknowledgements with status "created" / "duplicate". */
   created: number | null;
   duplicate: number | null;
+  /** Warden only: decisions answered, by action (the default rule pack is live). */
+  actions: Record<string, number> | null;
   sample_errors: string[];
   req_per_s: number;
   latency_ms: Latency;
@@ -443,6 +445,7 @@ class Tally {
   non2xx = 0;
   created = 0;
   duplicate = 0;
+  actions: Record<string, number> = {};
   sampleErrors: string[] = [];
 
   response(status: number, ms: number): void {
@@ -455,6 +458,9 @@ class Tally {
   body(status: number, body: string): void {
     if (body.includes('"status":"created"')) this.created++;
     else if (body.includes('"status":"duplicate"')) this.duplicate++;
+    // The decision's own action comes before its reasons, which may name rules' actions.
+    const action = /"action":"([a-z_]+)"/.exec(body)?.[1];
+    if (action) this.actions[action] = (this.actions[action] ?? 0) + 1;
     if ((status < 200 || status >= 300) && this.sampleErrors.length < 3) {
       this.sampleErrors.push(`${status} ${body.slice(0, 300)}`);
     }
@@ -561,6 +567,7 @@ async function measureAutocannon(options: LoadOptions & { kind: PhaseResult['kin
     timeouts: result.timeouts,
     created: options.checkBodies ? tally.created : null,
     duplicate: options.checkBodies ? tally.duplicate : null,
+    actions: options.checkBodies ? tally.actions : null,
     sample_errors: tally.sampleErrors,
     req_per_s: Math.round(tally.ok / result.duration),
     latency_ms: percentiles(tally.latencies),
@@ -695,6 +702,7 @@ async function measurePaced(
     timeouts,
     created: tally.created,
     duplicate: tally.duplicate,
+    actions: tally.actions,
     sample_errors: tally.sampleErrors,
     req_per_s: Math.round(tally.ok / elapsed),
     latency_ms: percentiles(tally.latencies),
@@ -1055,6 +1063,19 @@ async function main(): Promise<number> {
   for (const r of reports) {
     for (const goal of r.goals) {
       log(`goal [${r.mode}] ${goal.name} ${goal.target}: ${goal.value} → ${goal.met ? 'met' : 'NOT MET'}`);
+    }
+    // What the load asked of Warden besides answering: each review decision opens a case.
+    const actions: Record<string, number> = {};
+    for (const phase of [r.warden_max, r.warden_rate_autocannon, r.warden_rate_paced]) {
+      for (const [action, n] of Object.entries(phase.actions ?? {}))
+        actions[action] = (actions[action] ?? 0) + n;
+    }
+    const decided = Object.values(actions).reduce((a, b) => a + b, 0);
+    if (decided > 0) {
+      const shares = Object.entries(actions)
+        .sort((a, b) => b[1] - a[1])
+        .map(([action, n]) => `${action} ${((100 * n) / decided).toFixed(1)}%`);
+      log(`  [${r.mode}] decisions in the Warden phases: ${shares.join(', ')} of ${decided}`);
     }
     const paced = r.warden_rate_paced;
     if (paced.overloaded_after_s !== null && paced.overloaded_after_s !== undefined) {

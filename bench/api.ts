@@ -6,7 +6,7 @@
 //   BENCH_SECONDS=3 BENCH_MODES=embedded npm run bench:api   # a quick run
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -371,7 +371,14 @@ interface PhaseResult {
   overloaded_after_s?: number | null;
   /** Paced phase only: latency counted from when the request should have been sent. */
   latency_from_schedule_ms?: Latency;
-  cpu: { bench_pct: number; server_pct: number | null; system_busy_pct: number; cores: number };
+  cpu: {
+    bench_pct: number;
+    server_pct: number | null;
+    /** The server's threads (Linux): its main thread, and its three busiest others (on embedded storage the first is the database thread). */
+    server_threads_pct: { main: number; others: number[] } | null;
+    system_busy_pct: number;
+    cores: number;
+  };
 }
 
 function percentiles(samples: number[]): Latency {
@@ -391,13 +398,28 @@ function percentiles(samples: number[]): Latency {
 }
 
 /** CPU time of a child in ms, from /proc (Linux); null elsewhere. */
-function processCpuMs(pid: number | undefined): number | null {
+function processCpuMs(pid: number | undefined, path = `/proc/${pid}/stat`): number | null {
   if (pid === undefined) return null;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(path, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
     return Number.isFinite(ticks) ? ticks * 10 : null; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
+/** CPU time of each thread of a child in ms, by thread id, from /proc (Linux); null elsewhere. */
+function threadCpuMs(pid: number | undefined): Map<number, number> | null {
+  if (pid === undefined) return null;
+  try {
+    const out = new Map<number, number>();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const ms = processCpuMs(Number(tid), `/proc/${pid}/task/${tid}/stat`);
+      if (ms !== null) out.set(Number(tid), ms);
+    }
+    return out;
   } catch {
     return null;
   }
@@ -419,17 +441,27 @@ function cpuMeter(server: Server): () => PhaseResult['cpu'] {
   const wallStart = performance.now();
   const benchStart = process.cpuUsage();
   const serverStart = processCpuMs(server.child.pid);
+  const threadsStart = threadCpuMs(server.child.pid);
   const systemStart = systemCpu();
   return () => {
     const wall = performance.now() - wallStart;
     const bench = process.cpuUsage(benchStart);
     const serverEnd = processCpuMs(server.child.pid);
+    const threadsEnd = threadCpuMs(server.child.pid);
     const systemEnd = systemCpu();
     const round = (v: number) => Math.round(v);
+    let threads: PhaseResult['cpu']['server_threads_pct'] = null;
+    if (threadsStart && threadsEnd) {
+      const pct = (tid: number) =>
+        round((((threadsEnd.get(tid) ?? 0) - (threadsStart.get(tid) ?? 0)) / wall) * 100);
+      const others = [...threadsEnd.keys()].filter((tid) => tid !== server.child.pid).map(pct);
+      threads = { main: pct(server.child.pid as number), others: others.sort((a, b) => b - a).slice(0, 3) };
+    }
     return {
       bench_pct: round(((bench.user + bench.system) / 1000 / wall) * 100),
       server_pct:
         serverStart !== null && serverEnd !== null ? round(((serverEnd - serverStart) / wall) * 100) : null,
+      server_threads_pct: threads,
       system_busy_pct: round(
         ((systemEnd.busy - systemStart.busy) / Math.max(1, systemEnd.total - systemStart.total)) * 100,
       ),
@@ -1077,6 +1109,14 @@ async function main(): Promise<number> {
         .map(([action, n]) => `${action} ${((100 * n) / decided).toFixed(1)}%`);
       log(`  [${r.mode}] decisions in the Warden phases: ${shares.join(', ')} of ${decided}`);
     }
+    const threadLine = (phase: PhaseResult) => {
+      const t = phase.cpu.server_threads_pct;
+      return t ? `main ${t.main}%, busiest others ${t.others.map((o) => `${o}%`).join(' ')}` : 'n/a';
+    };
+    log(
+      `  [${r.mode}] server threads (% of one core): max ${threadLine(r.warden_max)}; ` +
+        `paced ${threadLine(r.warden_rate_paced)}`,
+    );
     const paced = r.warden_rate_paced;
     if (paced.overloaded_after_s !== null && paced.overloaded_after_s !== undefined) {
       log(

@@ -40,13 +40,13 @@ describe.each(BACKENDS)('review cases on $name', (backend) => {
   }
 
   /** The cases service of a second node on the same storage. */
-  function anotherNode(contactShopperMs = 60_000): Cases {
+  function anotherNode(contactShopperMs = 60_000, clock = t.services.clock): Cases {
     const s = t.services;
     return new Cases(
       s.db,
       s.keyring,
       s.audit,
-      s.clock,
+      clock,
       s.ids,
       s.live,
       s.lists,
@@ -241,5 +241,28 @@ describe.each(BACKENDS)('review cases on $name', (backend) => {
     }[];
     expect(emails.some((e) => e.value === 'silent_shopper@example.com')).toBe(true);
     await quick.stop();
+  });
+
+  it('still opens a decision that committed long after its time, within a cycle of passes', async () => {
+    // Only the node below looks for cases from here on (this is the describe's last test).
+    await t.services.cases.stop();
+    // A node whose clock runs a minute ahead has already read past the decision's time.
+    let skew = 0;
+    const node = anotherNode(60_000, { now: () => new Date(Date.now() + skew) });
+    await node.refresh();
+    skew = 60_000;
+    await node.refresh();
+    const eventId = await reviewed('late_commit');
+    const caseIds = async () =>
+      ((await t.get('/v1/cases?limit=500')).json() as { data: { event_id: string }[] }).data.filter(
+        (c) => c.event_id === eventId,
+      );
+    await node.refresh();
+    // Too old for the recent window: no case yet.
+    expect(await caseIds()).toHaveLength(0);
+    // The older slices reach it within one cycle of the five-minute lookback.
+    for (let pass = 0; pass < 31 && (await caseIds()).length === 0; pass++) await node.refresh();
+    expect(await caseIds()).toHaveLength(1);
+    await node.stop();
   });
 });

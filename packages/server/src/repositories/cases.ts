@@ -19,15 +19,16 @@ export interface ReviewDecision {
 }
 
 /**
- * Review decisions made at or after `since` without a case, oldest first: `action <> 'allow'`,
+ * Review decisions made at or after `since` (and before `until`) without a case, oldest first: `action <> 'allow'`,
  * said as a literal, lets the partial index of decisions other than allow serve it.
  */
 export async function reviewDecisionsWithoutCase(
   db: Executor,
   since: Date,
+  until: Date | null,
   limit: number,
 ): Promise<ReviewDecision[]> {
-  return db
+  let query = db
     .selectFrom('decisions as d')
     .leftJoin('cases as c', 'c.decision_id', 'd.id')
     .leftJoin('events as e', 'e.id', 'd.event_id')
@@ -45,10 +46,9 @@ export async function reviewDecisionsWithoutCase(
     .where('d.action', '=', 'review')
     .where(sql<boolean>`d.action <> 'allow'`)
     .where('d.created_at', '>=', since)
-    .where('c.id', 'is', null)
-    .orderBy('d.created_at')
-    .limit(limit)
-    .execute() as Promise<ReviewDecision[]>;
+    .where('c.id', 'is', null);
+  if (until) query = query.where('d.created_at', '<', until);
+  return query.orderBy('d.created_at').limit(limit).execute() as Promise<ReviewDecision[]>;
 }
 
 /** Inserts the cases whose decision has none yet, in one statement; returns those inserted. */

@@ -44,8 +44,22 @@ export interface CasesSettings {
   contactShopperMs: number;
 }
 
-/** Review decisions are looked for again this far back, for writes that commit late. */
+/** At start, review decisions this far back get their cases; older ones are history. */
 const LOOKBACK_MS = 5 * 60_000;
+/**
+ * Each pass then reads from this far before the previous one began: a decision's time is set
+ * before its group is written, so it may commit a little after a later one. Reading the whole
+ * lookback each pass instead cost the database a scan of every review decision of the last five
+ * minutes each second (at 300 reviews a second, 90,000 rows), holding up the events' writes.
+ */
+const LATE_COMMIT_MS = 10_000;
+/**
+ * And one older slice of the lookback, this wide, the next one back each pass, starting again
+ * behind the recent window once the lookback is covered: a decision that commits later still (a
+ * slow node, a clock behind) gets its case within one cycle, about half a minute at the default
+ * refresh of a second, if it commits within about four minutes of its time.
+ */
+const SLICE_MS = 10_000;
 const PAGE = 500;
 const OPEN_STATES = ['open', 'claimed', 'waiting'] as const;
 
@@ -59,8 +73,10 @@ const OPEN_STATES = ['open', 'claimed', 'waiting'] as const;
  * learn from them.
  */
 export class Cases extends Polled {
-  /** From a little before start: decisions older than that are history, not a queue to fill. */
+  /** Where the next pass starts reading. */
   private since: Date;
+  /** Where the older slice the next pass reads ends (ms); null: just behind the recent window. */
+  private sliceEnd: number | null = null;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -81,14 +97,11 @@ export class Cases extends Polled {
 
   protected async pass(): Promise<void> {
     const startedAt = this.clock.now().getTime();
-    for (;;) {
-      const pending = await reviewDecisionsWithoutCase(this.db, this.since, PAGE);
-      await this.open(pending);
-      const last = pending.at(-1);
-      if (pending.length < PAGE || !last) break;
-      this.since = new Date(last.created_at);
-    }
-    this.since = new Date(startedAt - LOOKBACK_MS);
+    await this.openBetween(this.since, null);
+    const end = this.sliceEnd ?? startedAt - LATE_COMMIT_MS;
+    await this.openBetween(new Date(end - SLICE_MS), new Date(end));
+    this.sliceEnd = end - SLICE_MS > startedAt - LOOKBACK_MS ? end - SLICE_MS : null;
+    this.since = new Date(startedAt - LATE_COMMIT_MS);
     for (const row of await casesPastContactDeadline(this.db, this.clock.now(), PAGE)) {
       await this.close(row, 'no_answer', 'system', row.block_on_timeout as Blockable[], null).catch(
         (error) => {
@@ -96,6 +109,18 @@ export class Cases extends Polled {
           if (!(error instanceof WardenError && error.code === 'conflict')) throw error;
         },
       );
+    }
+  }
+
+  /** Opens the cases of the review decisions made from `from` (and before `until`) that have none. */
+  private async openBetween(from: Date, until: Date | null): Promise<void> {
+    let since = from;
+    for (;;) {
+      const pending = await reviewDecisionsWithoutCase(this.db, since, until, PAGE);
+      await this.open(pending);
+      const last = pending.at(-1);
+      if (pending.length < PAGE || !last) return;
+      since = new Date(last.created_at);
     }
   }
 

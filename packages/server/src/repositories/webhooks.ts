@@ -122,27 +122,27 @@ export const decisionDeliveryId = (decisionId: string, endpointId: string) =>
   `whd_${decisionId.slice('dec_'.length)}${endpointId.slice('whk_'.length)}`;
 
 /**
- * Decisions other than allow since `since` that the endpoint has not been sent, oldest first. The
+ * Decisions other than allow from `since` (and before `until`) that the endpoint has not been sent, oldest first. The
  * partial index of such decisions (literal predicate, so it matches) keeps this off the allows.
  */
 export async function flaggedDecisionsNotSent(
   db: Executor,
   endpointId: string,
   since: Date,
+  until: Date | null,
   limit: number,
 ): Promise<DecisionViewRow[]> {
   const suffix = endpointId.slice('whk_'.length);
-  return db
+  let query = db
     .selectFrom('decisions as d')
     .select(DECISION_VIEW_COLUMNS.map((c) => `d.${c}` as const))
     .where(sql<boolean>`d.action <> 'allow'`)
     .where('d.created_at', '>=', since)
     .where(
       sql<boolean>`not exists (select 1 from webhook_deliveries w where w.id = 'whd_' || substr(d.id, 5) || ${suffix})`,
-    )
-    .orderBy('d.created_at')
-    .limit(limit)
-    .execute();
+    );
+  if (until) query = query.where('d.created_at', '<', until);
+  return query.orderBy('d.created_at').limit(limit).execute();
 }
 
 /** Inserts deliveries whose ids may have been inserted already (by another node): those are skipped. */

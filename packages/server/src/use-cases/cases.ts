@@ -24,7 +24,7 @@ import type { AuditLog } from './audit.js';
 import type { EventIngestor } from './ingest-events.js';
 import type { Lists } from './lists.js';
 import type { LiveState } from './live-state.js';
-import { Polled } from './poller.js';
+import { LateCommitWindows, Polled, type TimeWindow } from './poller.js';
 import type { Webhooks } from './webhooks.js';
 
 /** The block list each blockable identifier goes to. */
@@ -44,22 +44,6 @@ export interface CasesSettings {
   contactShopperMs: number;
 }
 
-/** At start, review decisions this far back get their cases; older ones are history. */
-const LOOKBACK_MS = 5 * 60_000;
-/**
- * Each pass then reads from this far before the previous one began: a decision's time is set
- * before its group is written, so it may commit a little after a later one. Reading the whole
- * lookback each pass instead cost the database a scan of every review decision of the last five
- * minutes each second (at 300 reviews a second, 90,000 rows), holding up the events' writes.
- */
-const LATE_COMMIT_MS = 10_000;
-/**
- * And one older slice of the lookback, this wide, the next one back each pass, starting again
- * behind the recent window once the lookback is covered: a decision that commits later still (a
- * slow node, a clock behind) gets its case within one cycle, about half a minute at the default
- * refresh of a second, if it commits within about four minutes of its time.
- */
-const SLICE_MS = 10_000;
 const PAGE = 500;
 const OPEN_STATES = ['open', 'claimed', 'waiting'] as const;
 
@@ -73,10 +57,12 @@ const OPEN_STATES = ['open', 'claimed', 'waiting'] as const;
  * learn from them.
  */
 export class Cases extends Polled {
-  /** Where the next pass starts reading. */
-  private since: Date;
-  /** Where the older slice the next pass reads ends (ms); null: just behind the recent window. */
-  private sliceEnd: number | null = null;
+  /**
+   * Which review decisions each pass reads. Reading the whole lookback each pass cost the
+   * database an anti-join over every review decision of the last five minutes each second (at
+   * 300 reviews a second, 90,000 rows), on the connection the events' writes wait for.
+   */
+  private readonly windows: LateCommitWindows;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -92,16 +78,11 @@ export class Cases extends Polled {
     onError: (error: unknown) => void,
   ) {
     super(onError);
-    this.since = new Date(clock.now().getTime() - LOOKBACK_MS);
+    this.windows = new LateCommitWindows(clock.now().getTime());
   }
 
   protected async pass(): Promise<void> {
-    const startedAt = this.clock.now().getTime();
-    await this.openBetween(this.since, null);
-    const end = this.sliceEnd ?? startedAt - LATE_COMMIT_MS;
-    await this.openBetween(new Date(end - SLICE_MS), new Date(end));
-    this.sliceEnd = end - SLICE_MS > startedAt - LOOKBACK_MS ? end - SLICE_MS : null;
-    this.since = new Date(startedAt - LATE_COMMIT_MS);
+    for (const window of this.windows.next(this.clock.now().getTime())) await this.openIn(window);
     for (const row of await casesPastContactDeadline(this.db, this.clock.now(), PAGE)) {
       await this.close(row, 'no_answer', 'system', row.block_on_timeout as Blockable[], null).catch(
         (error) => {
@@ -112,8 +93,8 @@ export class Cases extends Polled {
     }
   }
 
-  /** Opens the cases of the review decisions made from `from` (and before `until`) that have none. */
-  private async openBetween(from: Date, until: Date | null): Promise<void> {
+  /** Opens the cases of the review decisions made in the window that have none. */
+  private async openIn({ from, until }: TimeWindow): Promise<void> {
     let since = from;
     for (;;) {
       const pending = await reviewDecisionsWithoutCase(this.db, since, until, PAGE);

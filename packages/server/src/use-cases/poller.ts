@@ -83,3 +83,51 @@ export abstract class Polled {
     return this.poller.refresh();
   }
 }
+
+/** A stretch of time to read: from `from`, up to `until` (excluded) or open-ended. */
+export interface TimeWindow {
+  from: Date;
+  until: Date | null;
+}
+
+/**
+ * What a poller reads of rows stamped with a time before they commit (decisions: their time is
+ * set before their group is written, on any node, by its clock), so that each is read although
+ * some commit after later ones, without reading the whole lookback every pass:
+ * - the first pass reads the lookback (older rows are history);
+ * - every pass reads from `lateMs` before the previous pass began, to now;
+ * - and one older slice of the lookback, the next one back each pass, starting again behind the
+ *   recent stretch once the lookback is covered. A slice is `sliceMs` wide, or wider when passes
+ *   are further apart, so that a cycle over the lookback takes about `cycleMs` whatever the
+ *   interval: a row that commits later still (a slow node, a clock behind) is read within about
+ *   a cycle, if it commits within the lookback less a cycle of its time.
+ * The windows advance when handed out: a pass that fails leaves its rows to the slices.
+ */
+export class LateCommitWindows {
+  private since: number;
+  private last: number | null = null;
+  private sliceEnd: number | null = null;
+
+  constructor(
+    startMs: number,
+    private readonly settings = { lookbackMs: 5 * 60_000, lateMs: 10_000, sliceMs: 10_000, cycleMs: 30_000 },
+  ) {
+    this.since = startMs - settings.lookbackMs;
+  }
+
+  /** The windows of a pass beginning at `nowMs`: the recent one, then the older slice. */
+  next(nowMs: number): [TimeWindow, TimeWindow] {
+    const { lookbackMs, lateMs, sliceMs, cycleMs } = this.settings;
+    const interval = this.last === null ? 0 : Math.max(0, nowMs - this.last);
+    const width = Math.min(lookbackMs, Math.max(sliceMs, Math.ceil((lookbackMs * interval) / cycleMs)));
+    const end = this.sliceEnd ?? nowMs - lateMs;
+    const windows: [TimeWindow, TimeWindow] = [
+      { from: new Date(this.since), until: null },
+      { from: new Date(end - width), until: new Date(end) },
+    ];
+    this.sliceEnd = end - width > nowMs - lookbackMs ? end - width : null;
+    this.since = nowMs - lateMs;
+    this.last = nowMs;
+    return windows;
+  }
+}

@@ -32,7 +32,7 @@ import {
 } from '../repositories/webhooks.js';
 import type { AuditLog } from './audit.js';
 import { decisionAbout } from './ingest-events.js';
-import { Polled } from './poller.js';
+import { LateCommitWindows, Polled } from './poller.js';
 
 export interface WebhookSettings {
   /** The first retry's wait; each next one waits four times longer, up to 12 hours. */
@@ -44,14 +44,6 @@ export interface WebhookSettings {
 
 const MAX_WAIT_MS = 12 * 3_600_000;
 const BATCH = 50;
-/** At start, decisions are looked for this far back: those of a node that stopped just before. */
-const LOOKBACK_MS = 5 * 60_000;
-/**
- * Then each pass looks again this far before the previous one began, for writes that commit late
- * (a decision's time is set before its group is written), reading a minute of flagged decisions
- * rather than five.
- */
-const LATE_COMMIT_MS = 60_000;
 const ANNOUNCE_PAGE = 500;
 export const SIGNATURE_HEADER = 'warden-signature';
 
@@ -72,8 +64,8 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
  * failed delivery can be sent again.
  */
 export class Webhooks extends Polled {
-  /** From a little before start: decisions older than that are history, not news. */
-  private announcedSince: Date;
+  /** Which flagged decisions each pass reads (older than the lookback at start: history, not news). */
+  private readonly windows: LateCommitWindows;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -85,7 +77,7 @@ export class Webhooks extends Polled {
     onError: (error: unknown) => void,
   ) {
     super(onError);
-    this.announcedSince = new Date(clock.now().getTime() - LOOKBACK_MS);
+    this.windows = new LateCommitWindows(clock.now().getTime());
   }
 
   async create(input: {
@@ -232,37 +224,39 @@ export class Webhooks extends Polled {
    * endpoint's, so whichever node inserts it first sends it and the others skip it.
    */
   private async announceDecisions(): Promise<void> {
-    const startedAt = this.clock.now().getTime();
+    const windows = this.windows.next(this.clock.now().getTime());
     for (const endpoint of await endpointsFor(this.db, 'decision.flagged')) {
       const createdAt = new Date(endpoint.created_at);
-      let since = createdAt > this.announcedSince ? createdAt : this.announcedSince;
-      for (;;) {
-        const rows = await flaggedDecisionsNotSent(this.db, endpoint.id, since, ANNOUNCE_PAGE);
-        const now = this.clock.now();
-        await insertDeliveriesOnce(
-          this.db,
-          rows.map((row) =>
-            pendingDelivery(
-              decisionDeliveryId(row.id, endpoint.id),
-              endpoint.id,
-              'decision.flagged',
-              // The event's id is the decision's, at every endpoint: receivers dedupe on it.
-              JSON.stringify({
-                id: `whe_${row.id.slice('dec_'.length)}`,
-                type: 'decision.flagged',
-                created_at: now.toISOString(),
-                data: decisionAbout(row),
-              }),
-              now,
+      for (const { from, until } of windows) {
+        if (until && until <= createdAt) continue;
+        let since = createdAt > from ? createdAt : from;
+        for (;;) {
+          const rows = await flaggedDecisionsNotSent(this.db, endpoint.id, since, until, ANNOUNCE_PAGE);
+          const now = this.clock.now();
+          await insertDeliveriesOnce(
+            this.db,
+            rows.map((row) =>
+              pendingDelivery(
+                decisionDeliveryId(row.id, endpoint.id),
+                endpoint.id,
+                'decision.flagged',
+                // The event's id is the decision's, at every endpoint: receivers dedupe on it.
+                JSON.stringify({
+                  id: `whe_${row.id.slice('dec_'.length)}`,
+                  type: 'decision.flagged',
+                  created_at: now.toISOString(),
+                  data: decisionAbout(row),
+                }),
+                now,
+              ),
             ),
-          ),
-        );
-        const last = rows.at(-1);
-        if (rows.length < ANNOUNCE_PAGE || !last) break;
-        since = new Date(last.created_at);
+          );
+          const last = rows.at(-1);
+          if (rows.length < ANNOUNCE_PAGE || !last) break;
+          since = new Date(last.created_at);
+        }
       }
     }
-    this.announcedSince = new Date(startedAt - LATE_COMMIT_MS);
   }
 
   private async attempt(

@@ -398,10 +398,14 @@ function percentiles(samples: number[]): Latency {
 }
 
 /** CPU time of a child in ms, from /proc (Linux); null elsewhere. */
-function processCpuMs(pid: number | undefined, path = `/proc/${pid}/stat`): number | null {
-  if (pid === undefined) return null;
+function processCpuMs(pid: number | undefined): number | null {
+  return pid === undefined ? null : cpuMsOf(`/proc/${pid}/stat`);
+}
+
+/** CPU time (user + system) in ms from a process's or a thread's `stat` file; null if unreadable. */
+function cpuMsOf(statPath: string): number | null {
   try {
-    const stat = readFileSync(path, 'utf8');
+    const stat = readFileSync(statPath, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
     return Number.isFinite(ticks) ? ticks * 10 : null; // USER_HZ is 100 on Linux
@@ -416,7 +420,7 @@ function threadCpuMs(pid: number | undefined): Map<number, number> | null {
   try {
     const out = new Map<number, number>();
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const ms = processCpuMs(Number(tid), `/proc/${pid}/task/${tid}/stat`);
+      const ms = cpuMsOf(`/proc/${pid}/task/${tid}/stat`);
       if (ms !== null) out.set(Number(tid), ms);
     }
     return out;

@@ -24,7 +24,7 @@ import type { AuditLog } from './audit.js';
 import type { EventIngestor } from './ingest-events.js';
 import type { Lists } from './lists.js';
 import type { LiveState } from './live-state.js';
-import { LateCommitWindows, Polled, type TimeWindow } from './poller.js';
+import { forEachPage, LateCommitWindows, Polled } from './poller.js';
 import type { Webhooks } from './webhooks.js';
 
 /** The block list each blockable identifier goes to. */
@@ -82,7 +82,14 @@ export class Cases extends Polled {
   }
 
   protected async pass(): Promise<void> {
-    for (const window of this.windows.next(this.clock.now().getTime())) await this.openIn(window);
+    for (const window of this.windows.next(this.clock.now().getTime())) {
+      await forEachPage(
+        window,
+        PAGE,
+        (since, until, limit) => reviewDecisionsWithoutCase(this.db, since, until, limit),
+        (page) => this.open(page),
+      );
+    }
     for (const row of await casesPastContactDeadline(this.db, this.clock.now(), PAGE)) {
       await this.close(row, 'no_answer', 'system', row.block_on_timeout as Blockable[], null).catch(
         (error) => {
@@ -90,18 +97,6 @@ export class Cases extends Polled {
           if (!(error instanceof WardenError && error.code === 'conflict')) throw error;
         },
       );
-    }
-  }
-
-  /** Opens the cases of the review decisions made in the window that have none. */
-  private async openIn({ from, until }: TimeWindow): Promise<void> {
-    let since = from;
-    for (;;) {
-      const pending = await reviewDecisionsWithoutCase(this.db, since, until, PAGE);
-      await this.open(pending);
-      const last = pending.at(-1);
-      if (pending.length < PAGE || !last) return;
-      since = new Date(last.created_at);
     }
   }
 

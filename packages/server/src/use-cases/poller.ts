@@ -91,6 +91,27 @@ export interface TimeWindow {
 }
 
 /**
+ * Reads a window a page at a time, oldest first, and hands each page on. The next page starts at
+ * the last row's time again, so rows sharing that time are not skipped: `read` must leave out the
+ * rows already handled (the callers' anti-joins do).
+ */
+export async function forEachPage<R extends { created_at: Date }>(
+  window: TimeWindow,
+  pageSize: number,
+  read: (since: Date, until: Date | null, limit: number) => Promise<R[]>,
+  handle: (page: R[]) => Promise<void>,
+): Promise<void> {
+  let since = window.from;
+  for (;;) {
+    const page = await read(since, window.until, pageSize);
+    await handle(page);
+    const last = page.at(-1);
+    if (page.length < pageSize || !last) return;
+    since = new Date(last.created_at);
+  }
+}
+
+/**
  * What a poller reads of rows stamped with a time before they commit (decisions: their time is
  * set before their group is written, on any node, by its clock), so that each is read although
  * some commit after later ones, without reading the whole lookback every pass:

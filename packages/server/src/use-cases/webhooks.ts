@@ -32,7 +32,7 @@ import {
 } from '../repositories/webhooks.js';
 import type { AuditLog } from './audit.js';
 import { decisionAbout } from './ingest-events.js';
-import { LateCommitWindows, Polled } from './poller.js';
+import { forEachPage, LateCommitWindows, Polled } from './poller.js';
 
 export interface WebhookSettings {
   /** The first retry's wait; each next one waits four times longer, up to 12 hours. */
@@ -229,32 +229,32 @@ export class Webhooks extends Polled {
       const createdAt = new Date(endpoint.created_at);
       for (const { from, until } of windows) {
         if (until && until <= createdAt) continue;
-        let since = createdAt > from ? createdAt : from;
-        for (;;) {
-          const rows = await flaggedDecisionsNotSent(this.db, endpoint.id, since, until, ANNOUNCE_PAGE);
-          const now = this.clock.now();
-          await insertDeliveriesOnce(
-            this.db,
-            rows.map((row) =>
-              pendingDelivery(
-                decisionDeliveryId(row.id, endpoint.id),
-                endpoint.id,
-                'decision.flagged',
-                // The event's id is the decision's, at every endpoint: receivers dedupe on it.
-                JSON.stringify({
-                  id: `whe_${row.id.slice('dec_'.length)}`,
-                  type: 'decision.flagged',
-                  created_at: now.toISOString(),
-                  data: decisionAbout(row),
-                }),
-                now,
+        await forEachPage(
+          { from: createdAt > from ? createdAt : from, until },
+          ANNOUNCE_PAGE,
+          (since, before, limit) => flaggedDecisionsNotSent(this.db, endpoint.id, since, before, limit),
+          (rows) => {
+            const now = this.clock.now();
+            return insertDeliveriesOnce(
+              this.db,
+              rows.map((row) =>
+                pendingDelivery(
+                  decisionDeliveryId(row.id, endpoint.id),
+                  endpoint.id,
+                  'decision.flagged',
+                  // The event's id is the decision's, at every endpoint: receivers dedupe on it.
+                  JSON.stringify({
+                    id: `whe_${row.id.slice('dec_'.length)}`,
+                    type: 'decision.flagged',
+                    created_at: now.toISOString(),
+                    data: decisionAbout(row),
+                  }),
+                  now,
+                ),
               ),
-            ),
-          );
-          const last = rows.at(-1);
-          if (rows.length < ANNOUNCE_PAGE || !last) break;
-          since = new Date(last.created_at);
-        }
+            );
+          },
+        );
       }
     }
   }

@@ -242,7 +242,7 @@ export async function createServices(
       explainScores: config.explainScores,
       devices,
       captchas: captchaChecks,
-      writeConcurrency: storage.mode === 'embedded' ? 3 : Math.max(1, Math.min(4, config.pgPoolSize - 2)),
+      writeConcurrency: storage.mode === 'embedded' ? 1 : Math.max(1, Math.min(4, config.pgPoolSize - 2)),
       observer: metrics,
     });
     // Rate limits count in Redis when there is one, so every node shares them; else in memory.

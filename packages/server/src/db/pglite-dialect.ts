@@ -25,8 +25,8 @@ export class PGliteDialect implements Dialect {
   }
 
   /**
-   * Runs `work` with PGlite to itself, as a Kysely query would have it: for the few writes that
-   * use what only PGlite offers (COPY from a blob) without interleaving with other queries.
+   * Runs `work` with PGlite to itself, as a Kysely query would have it, ahead of queued queries:
+   * for the decision path's writes, which use what only PGlite offers (COPY from a blob).
    */
   exclusive<T>(work: (pglite: PGliteLike) => Promise<T>): Promise<T> {
     return this.driver.exclusive(work);
@@ -46,34 +46,61 @@ export class PGliteDialect implements Dialect {
   }
 }
 
+/**
+ * The one connection, handed to one holder at a time. Waiters are served in order, except that
+ * the decision path's writes (`exclusive`) go before queued background work (pollers, the
+ * console): an answer waits at most for the one query or transaction under way, not for every
+ * poller that happened to queue in the same millisecond.
+ */
+class ConnectionLock {
+  private held = false;
+  private readonly urgent: (() => void)[] = [];
+  private readonly normal: (() => void)[] = [];
+
+  acquire(urgent: boolean): Promise<void> {
+    if (!this.held) {
+      this.held = true;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => (urgent ? this.urgent : this.normal).push(resolve));
+  }
+
+  release(): void {
+    const next = this.urgent.shift() ?? this.normal.shift();
+    if (next) next();
+    else this.held = false;
+  }
+
+  /** Resolves once nobody holds or waits for the connection. */
+  async idle(): Promise<void> {
+    while (this.held) {
+      await this.acquire(false);
+      this.release();
+    }
+  }
+}
+
 class PGliteDriver implements Driver {
   private readonly connection: PGliteConnection;
-  private tail: Promise<void> = Promise.resolve();
-  private release: (() => void) | null = null;
+  private readonly lock = new ConnectionLock();
 
   constructor(private readonly pglite: PGliteLike) {
     this.connection = new PGliteConnection(pglite);
   }
 
   async exclusive<T>(work: (pglite: PGliteLike) => Promise<T>): Promise<T> {
-    await this.acquireConnection();
+    await this.lock.acquire(true);
     try {
       return await work(this.pglite);
     } finally {
-      await this.releaseConnection();
+      this.lock.release();
     }
   }
 
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    const previous = this.tail;
-    let release: () => void = () => {};
-    this.tail = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await previous;
-    this.release = release;
+    await this.lock.acquire(false);
     return this.connection;
   }
 
@@ -90,13 +117,11 @@ class PGliteDriver implements Driver {
   }
 
   async releaseConnection(): Promise<void> {
-    const release = this.release;
-    this.release = null;
-    release?.();
+    this.lock.release();
   }
 
   async destroy(): Promise<void> {
-    await this.tail;
+    await this.lock.idle();
     await this.pglite.close();
   }
 }

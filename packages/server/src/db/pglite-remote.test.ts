@@ -15,6 +15,15 @@ describe('PGlite on a worker thread', () => {
     }
   });
 
+  it('makes new WAL segments without writing them out in zeros first', async () => {
+    const db = await RemotePGlite.open(null);
+    try {
+      expect((await db.query('show wal_init_zero')).rows).toEqual([{ wal_init_zero: 'off' }]);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('fails every call at once when the thread dies, instead of hanging', async () => {
     const db = await RemotePGlite.open(null);
     await (db as unknown as { worker: Worker }).worker.terminate();

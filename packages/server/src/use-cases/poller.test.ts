@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { LateCommitWindows, Poller } from './poller.js';
+import { describe, expect, it, vi } from 'vitest';
+import { forEachPage, LateCommitWindows, Poller, spans } from './poller.js';
 
 /** Guarantee: once stop() resolves, no pass runs, so storage can close under it. */
 describe('Poller', () => {
@@ -31,6 +31,96 @@ describe('Poller', () => {
     expect(afterStop).toBe(0);
     expect(passes).toBeLessThanOrEqual(2);
     expect(running).toBe(0);
+  });
+
+  it('starts the pollers of a process at different moments within their interval', async () => {
+    vi.useFakeTimers();
+    try {
+      const firstPass: number[] = [];
+      const pollers = Array.from({ length: 6 }, (_, i) => {
+        const poller = new Poller(
+          async () => {
+            firstPass[i] ??= Date.now();
+          },
+          () => {},
+        );
+        return poller;
+      });
+      const start = Date.now();
+      for (const poller of pollers) poller.start(1000);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(firstPass.filter((t) => t !== undefined)).toHaveLength(6);
+      const offsets = firstPass.map((t) => t - start);
+      for (const offset of offsets) expect(offset).toBeLessThan(1000);
+      // No two within 50 ms of each other: their queries do not arrive together.
+      const sorted = [...offsets].sort((a, b) => a - b);
+      for (let i = 1; i < sorted.length; i++)
+        expect((sorted[i] as number) - (sorted[i - 1] as number)).toBeGreaterThanOrEqual(50);
+      // And then once an interval each.
+      const before = firstPass.length;
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(firstPass).toHaveLength(before);
+      await Promise.all(pollers.map((p) => p.stop()));
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+/** Guarantee: a window is read whole, once, oldest first, a stretch of at most spanMs per query. */
+describe('forEachPage', () => {
+  const at = (s: number) => new Date(1_000_000 + s * 1000);
+
+  it('cuts windows into stretches that cover them exactly', () => {
+    expect(spans({ from: at(0), until: at(2.5) }, 1000, 0)).toEqual([
+      { from: at(0), until: at(1) },
+      { from: at(1), until: at(2) },
+      { from: at(2), until: at(2.5) },
+    ]);
+    expect(spans({ from: at(0), until: at(2) }, 1000, 0)).toEqual([
+      { from: at(0), until: at(1) },
+      { from: at(1), until: at(2) },
+    ]);
+    // Open-ended: stretches up to now, the last one left open for rows stamped since.
+    expect(spans({ from: at(0), until: null }, 1000, at(1.5).getTime())).toEqual([
+      { from: at(0), until: at(1) },
+      { from: at(1), until: null },
+    ]);
+    expect(spans({ from: at(0), until: null }, 1000, at(-3).getTime())).toEqual([
+      { from: at(0), until: null },
+    ]);
+  });
+
+  it('hands every row on once, in pages, and no query spans more than a stretch', async () => {
+    // Rows every 100 ms over 10 s, three sharing each whole second.
+    const rows = Array.from({ length: 100 }, (_, i) => ({
+      id: i,
+      created_at: at(Math.floor(i / 10) + (i % 10 >= 3 ? (i % 10) / 10 : 0)),
+    }));
+    const handled = new Set<number>();
+    const seen: number[] = [];
+    const queries: { since: Date; until: Date | null }[] = [];
+    await forEachPage(
+      { from: at(0), until: null },
+      { pageSize: 4, spanMs: 2000, nowMs: at(10).getTime() },
+      async (since, until, limit) => {
+        queries.push({ since, until });
+        return rows
+          .filter((r) => r.created_at >= since && (!until || r.created_at < until) && !handled.has(r.id))
+          .slice(0, limit);
+      },
+      async (page) => {
+        for (const row of page) {
+          handled.add(row.id);
+          seen.push(row.id);
+        }
+      },
+    );
+    expect(seen).toEqual(rows.map((r) => r.id));
+    for (const q of queries) {
+      const end = q.until?.getTime() ?? at(10).getTime();
+      expect(end - q.since.getTime()).toBeLessThanOrEqual(2000);
+    }
   });
 });
 

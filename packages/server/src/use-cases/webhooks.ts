@@ -44,7 +44,9 @@ export interface WebhookSettings {
 
 const MAX_WAIT_MS = 12 * 3_600_000;
 const BATCH = 50;
-const ANNOUNCE_PAGE = 500;
+/** Flagged decisions per statement that queues their deliveries, and per stretch read (see forEachPage). */
+const ANNOUNCE_PAGE = 100;
+const ANNOUNCE_SPAN_MS = 1000;
 export const SIGNATURE_HEADER = 'warden-signature';
 
 /** The signature header's value: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`, as Stripe signs. */
@@ -231,7 +233,7 @@ export class Webhooks extends Polled {
         if (until && until <= createdAt) continue;
         await forEachPage(
           { from: createdAt > from ? createdAt : from, until },
-          ANNOUNCE_PAGE,
+          { pageSize: ANNOUNCE_PAGE, spanMs: ANNOUNCE_SPAN_MS, nowMs: this.clock.now().getTime() },
           (since, before, limit) => flaggedDecisionsNotSent(this.db, endpoint.id, since, before, limit),
           (rows) => {
             const now = this.clock.now();

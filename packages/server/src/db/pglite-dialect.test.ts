@@ -57,7 +57,7 @@ describe('PGlite dialect', () => {
     const { pglite, log, answerAll, overlapped } = fakePGlite();
     const dialect = new PGliteDialect(pglite);
     const db = new Kysely<Record<string, never>>({ dialect });
-    const work = [
+    const work: Promise<unknown>[] = [
       db.transaction().execute(async (tx) => {
         await sql`select 'tx 1'`.execute(tx);
         await sql`select 'tx 2'`.execute(tx);

@@ -6,7 +6,15 @@
 //   BENCH_SECONDS=3 BENCH_MODES=embedded npm run bench:api   # a quick run
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -60,6 +68,8 @@ const WARDEN_NODE_ARGS = [
   ...SHIPPED_NODE_ARGS,
   ...(process.env.BENCH_WARDEN_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
 ];
+/** A file Warden's standard output is appended to, e.g. for `--trace-gc` (bench/gc-summary.ts). */
+const WARDEN_STDOUT = process.env.BENCH_WARDEN_STDOUT || null;
 
 const GOALS = { embeddedRatio: 0.3, p99AtRateMs: 10 };
 
@@ -135,8 +145,22 @@ async function startChild(
   env: NodeJS.ProcessEnv,
   patterns: RegExp[],
   timeoutMs: number,
+  stdoutFile: string | null = null,
 ): Promise<{ child: ChildProcess; found: string[]; stderrTail(): string; stderrLines(): number }> {
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (stdoutFile) {
+    // The admin key's line stays out of the file: it is the only secret Warden prints.
+    child.stdout?.on('data', (chunk: Buffer) =>
+      appendFileSync(
+        stdoutFile,
+        chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((line) => !line.includes('Admin API key'))
+          .join('\n'),
+      ),
+    );
+  }
   children.add(child);
   child.once('exit', () => children.delete(child));
   let stdout = '';
@@ -235,6 +259,7 @@ async function startWarden(extraEnv: Record<string, string>): Promise<Server> {
       /storage:\s+(\w+)/,
     ],
     120_000,
+    WARDEN_STDOUT,
   );
   const [url = '', apiKey = '', storage = ''] = found;
   return { child, url, apiKey, storage, stderrTail, stderrLines };

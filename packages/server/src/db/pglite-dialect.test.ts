@@ -1,4 +1,4 @@
-import { Kysely, sql } from 'kysely';
+import { type DatabaseConnection, Kysely, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { EventBatch, PGliteLike } from './pglite-remote.js';
@@ -90,5 +90,25 @@ describe('PGlite dialect', () => {
     await Promise.all(work);
     expect(log).toEqual(["select 'a'", "select 'b'", "select 'c'"]);
     await db.destroy();
+  });
+
+  it('hands the connection to one holder even if it is released twice', async () => {
+    const { pglite } = fakePGlite();
+    const driver = new PGliteDialect(pglite).createDriver();
+    const held: string[] = [];
+    const first = await driver.acquireConnection();
+    const holder = (name: string) => (connection: DatabaseConnection) => {
+      held.push(name);
+      return connection;
+    };
+    const second = driver.acquireConnection().then(holder('second'));
+    const third = driver.acquireConnection().then(holder('third'));
+    await driver.releaseConnection(first);
+    await driver.releaseConnection(first);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(held).toEqual(['second']);
+    await driver.releaseConnection(await second);
+    await driver.releaseConnection(await third);
+    expect(held).toEqual(['second', 'third']);
   });
 });

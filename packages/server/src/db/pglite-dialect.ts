@@ -57,50 +57,49 @@ class ConnectionLock {
   private readonly urgent: (() => void)[] = [];
   private readonly normal: (() => void)[] = [];
 
-  acquire(urgent: boolean): Promise<void> {
-    if (!this.held) {
-      this.held = true;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => (urgent ? this.urgent : this.normal).push(resolve));
-  }
-
-  release(): void {
-    const next = this.urgent.shift() ?? this.normal.shift();
-    if (next) next();
-    else this.held = false;
+  /** Resolves with the function that hands the connection on: it works once. */
+  async acquire(urgent: boolean): Promise<() => void> {
+    if (this.held) await new Promise<void>((resolve) => (urgent ? this.urgent : this.normal).push(resolve));
+    else this.held = true;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.urgent.shift() ?? this.normal.shift();
+      if (next) next();
+      else this.held = false;
+    };
   }
 
   /** Resolves once nobody holds or waits for the connection. */
   async idle(): Promise<void> {
-    while (this.held) {
-      await this.acquire(false);
-      this.release();
-    }
+    while (this.held) (await this.acquire(false))();
   }
 }
 
 class PGliteDriver implements Driver {
   private readonly connection: PGliteConnection;
   private readonly lock = new ConnectionLock();
+  /** Hands on the connection Kysely holds (one holder at a time). */
+  private release: (() => void) | null = null;
 
   constructor(private readonly pglite: PGliteLike) {
     this.connection = new PGliteConnection(pglite);
   }
 
   async exclusive<T>(work: (pglite: PGliteLike) => Promise<T>): Promise<T> {
-    await this.lock.acquire(true);
+    const release = await this.lock.acquire(true);
     try {
       return await work(this.pglite);
     } finally {
-      this.lock.release();
+      release();
     }
   }
 
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    await this.lock.acquire(false);
+    this.release = await this.lock.acquire(false);
     return this.connection;
   }
 
@@ -117,7 +116,9 @@ class PGliteDriver implements Driver {
   }
 
   async releaseConnection(): Promise<void> {
-    this.lock.release();
+    const release = this.release;
+    this.release = null;
+    release?.();
   }
 
   async destroy(): Promise<void> {

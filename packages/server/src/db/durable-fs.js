@@ -18,7 +18,7 @@ import path from 'node:path';
 
 /**
  * Wraps `target` (Node's `fs`, or a stand-in in tests) for the files under `root`; returns what
- * the database thread calls at each commit, and counters for tests and metrics.
+ * the database thread calls at each commit, and counters for tests.
  */
 export function makeDurable(target, root) {
   const real = {};

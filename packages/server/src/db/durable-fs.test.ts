@@ -61,6 +61,14 @@ describe('durable writes for PGlite', () => {
 
   const open = (rel: string) => target.openSync(path.join(root, rel), 'w');
   const write = (fd: number) => target.writeSync(fd, Buffer.from('x'));
+  /** A WAL segment and a data file, each written once, WAL first. */
+  const walThenData = () => {
+    const wal = open('pg_wal/000000010000000000000001');
+    const data = open('base/16384');
+    write(wal);
+    write(data);
+    return { wal, data };
+  };
 
   it('flushes the WAL written since the last commit, and new names, at commit', () => {
     const wal = open('pg_wal/000000010000000000000001');
@@ -79,10 +87,7 @@ describe('durable writes for PGlite', () => {
   });
 
   it('puts the WAL on disk before the data it describes', () => {
-    const wal = open('pg_wal/000000010000000000000001');
-    const data = open('base/16384');
-    write(wal);
-    write(data);
+    const { wal, data } = walThenData();
     expect(log).toEqual([
       ['write', 'pg_wal/000000010000000000000001'],
       ['flush', 'pg_wal/000000010000000000000001'],
@@ -93,10 +98,7 @@ describe('durable writes for PGlite', () => {
   });
 
   it('puts everything on disk before the control file, a removal or a closed file', () => {
-    const wal = open('pg_wal/000000010000000000000001');
-    const data = open('base/16384');
-    write(wal);
-    write(data);
+    const { wal, data } = walThenData();
     const control = open('global/pg_control');
     log = [];
     write(control);

@@ -45,12 +45,11 @@ export interface CasesSettings {
 }
 
 /**
- * Review decisions per transaction that opens their cases, and per stretch of time read: on
- * embedded storage each holds the database thread the event writes wait for (a page of 100 about
- * 4 ms, where 340 at once held it about 15 ms).
+ * Review decisions per transaction that opens their cases: on embedded storage each holds the
+ * database thread the event writes wait for (a page of 100 about 4 ms, where 340 at once held it
+ * about 15 ms).
  */
 const PAGE = 100;
-const SPAN_MS = 1000;
 const OPEN_STATES = ['open', 'claimed', 'waiting'] as const;
 
 /**
@@ -88,10 +87,11 @@ export class Cases extends Polled {
   }
 
   protected async pass(): Promise<void> {
-    for (const window of this.windows.next(this.clock.now().getTime())) {
+    const nowMs = this.clock.now().getTime();
+    for (const window of this.windows.next(nowMs)) {
       await forEachPage(
         window,
-        { pageSize: PAGE, spanMs: SPAN_MS, nowMs: this.clock.now().getTime() },
+        { pageSize: PAGE, nowMs },
         (since, until, limit) => reviewDecisionsWithoutCase(this.db, since, until, limit),
         (page) => this.open(page),
       );

@@ -105,11 +105,14 @@ export interface TimeWindow {
   until: Date | null;
 }
 
+/** The widest stretch of time one query of forEachPage covers, unless told otherwise. */
+const SPAN_MS = 1000;
+
 /** How a window is read: rows per query, and the widest stretch of time one query covers. */
 export interface Paging {
   pageSize: number;
-  /** Wider windows are read a stretch at a time, oldest first (see forEachPage). */
-  spanMs: number;
+  /** Wider windows are read a stretch at a time, oldest first (see forEachPage); SPAN_MS if unset. */
+  spanMs?: number;
   /** The present, where an open-ended window's stretches stop. */
   nowMs: number;
 }
@@ -130,7 +133,7 @@ export async function forEachPage<R extends { created_at: Date }>(
   read: (since: Date, until: Date | null, limit: number) => Promise<R[]>,
   handle: (page: R[]) => Promise<void>,
 ): Promise<void> {
-  for (const span of spans(window, paging.spanMs, paging.nowMs)) {
+  for (const span of spans(window, paging.spanMs ?? SPAN_MS, paging.nowMs)) {
     let since = span.from;
     for (;;) {
       const page = await read(since, span.until, paging.pageSize);

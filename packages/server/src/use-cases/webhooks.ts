@@ -44,9 +44,8 @@ export interface WebhookSettings {
 
 const MAX_WAIT_MS = 12 * 3_600_000;
 const BATCH = 50;
-/** Flagged decisions per statement that queues their deliveries, and per stretch read (see forEachPage). */
+/** Flagged decisions per statement that queues their deliveries (see forEachPage). */
 const ANNOUNCE_PAGE = 100;
-const ANNOUNCE_SPAN_MS = 1000;
 export const SIGNATURE_HEADER = 'warden-signature';
 
 /** The signature header's value: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`, as Stripe signs. */
@@ -226,14 +225,15 @@ export class Webhooks extends Polled {
    * endpoint's, so whichever node inserts it first sends it and the others skip it.
    */
   private async announceDecisions(): Promise<void> {
-    const windows = this.windows.next(this.clock.now().getTime());
+    const nowMs = this.clock.now().getTime();
+    const windows = this.windows.next(nowMs);
     for (const endpoint of await endpointsFor(this.db, 'decision.flagged')) {
       const createdAt = new Date(endpoint.created_at);
       for (const { from, until } of windows) {
         if (until && until <= createdAt) continue;
         await forEachPage(
           { from: createdAt > from ? createdAt : from, until },
-          { pageSize: ANNOUNCE_PAGE, spanMs: ANNOUNCE_SPAN_MS, nowMs: this.clock.now().getTime() },
+          { pageSize: ANNOUNCE_PAGE, nowMs },
           (since, before, limit) => flaggedDecisionsNotSent(this.db, endpoint.id, since, before, limit),
           (rows) => {
             const now = this.clock.now();

@@ -13,19 +13,12 @@
 import { Session } from 'node:inspector/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { type CallFrame, frameLabel, numberArg } from './profile-args.js';
 
 interface SamplingNode {
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
   selfSize: number;
   children: SamplingNode[];
-}
-
-function option(name: string, fallback: number): number {
-  const at = process.argv.indexOf(name);
-  if (at < 0) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} needs a positive number`);
-  return value;
 }
 
 const script = process.argv[2];
@@ -33,8 +26,8 @@ if (!script || script.startsWith('--')) {
   console.error('usage: npx tsx bench/alloc-profile.ts SCRIPT.ts --events N [--top N]');
   process.exit(2);
 }
-const events = option('--events', 1);
-const top = option('--top', 25);
+const events = numberArg('--events') || 1;
+const top = numberArg('--top') ?? 25;
 
 const session = new Session();
 session.connect();
@@ -52,8 +45,7 @@ const self = new Map<string, number>();
 const inclusive = new Map<string, number>();
 let total = 0;
 function walk(node: SamplingNode, above: ReadonlySet<string>): number {
-  const { functionName, url, lineNumber } = node.callFrame;
-  const name = `${functionName || '(anonymous)'} ${url.split('/').slice(-2).join('/')}:${lineNumber + 1}`;
+  const name = frameLabel(node.callFrame);
   self.set(name, (self.get(name) ?? 0) + node.selfSize);
   total += node.selfSize;
   const path = new Set(above).add(name);

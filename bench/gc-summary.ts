@@ -11,6 +11,7 @@
  * --last S keeps the collections of the last S seconds of each thread's clock.
  */
 import { readFileSync } from 'node:fs';
+import { numberArg } from './profile-args.js';
 
 const LINE =
   /^\[\d+:(0x[0-9a-f]+)\]\s+(\d+) ms: (Scavenge|Mark-Compact|Mark-Compact \(reduce\)|Minor Mark-Compact)\b.*?->\s*([\d.]+) \([\d.]+\) MB, ([\d.]+) \/ [\d.]+ ms/;
@@ -21,20 +22,12 @@ interface Pause {
   heapMb: number;
 }
 
-function option(name: string): number | null {
-  const at = process.argv.indexOf(name);
-  if (at < 0) return null;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} needs a number of seconds`);
-  return value;
-}
-
 const file = process.argv[2];
 if (!file || file.startsWith('--')) {
   console.error('usage: npx tsx bench/gc-summary.ts TRACE_GC_OUTPUT [--last S]');
   process.exit(2);
 }
-const lastS = option('--last');
+const lastS = numberArg('--last') || null;
 
 const byIsolate = new Map<string, Map<string, Pause[]>>();
 for (const line of readFileSync(file, 'utf8').split('\n')) {

@@ -11,10 +11,11 @@
  * name.
  */
 import { readFileSync } from 'node:fs';
+import { type CallFrame, frameLabel, numberArg } from './profile-args.js';
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
   children?: number[];
 }
 interface Profile {
@@ -25,14 +26,6 @@ interface Profile {
   timeDeltas: number[];
 }
 
-function option(name: string, fallback: number): number {
-  const at = process.argv.indexOf(name);
-  if (at < 0) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} needs a number of seconds or rows`);
-  return value;
-}
-
 const file = process.argv[2];
 if (!file || file.startsWith('--')) {
   console.error(
@@ -41,15 +34,15 @@ if (!file || file.startsWith('--')) {
   process.exit(2);
 }
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-const top = option('--top', 30);
-const from = process.argv.includes('--last') ? profile.endTime - option('--last', 0) * 1e6 : -Infinity;
-const to = profile.endTime - option('--skip-end', 0) * 1e6;
+const top = numberArg('--top') ?? 30;
+const last = numberArg('--last');
+const from = last === null ? -Infinity : profile.endTime - last * 1e6;
+const to = profile.endTime - (numberArg('--skip-end') ?? 0) * 1e6;
 
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-const label = (n: ProfileNode) =>
-  `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.split('/').slice(-2).join('/')}:${n.callFrame.lineNumber + 1}`;
+const label = (n: ProfileNode) => frameLabel(n.callFrame);
 
 // Time per sampled node, within the window.
 const timeOf = new Map<number, number>();
